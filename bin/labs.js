@@ -1,0 +1,14 @@
+#!/usr/bin/env node
+// Entry point. `--version` answers without loading anything else; the rest is TypeScript run through tsx.
+import { readFileSync } from 'node:fs';
+
+const args = process.argv.slice(2);
+if (args.length === 1 && (args[0] === '--version' || args[0] === '-V')) {
+  const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
+  process.stdout.write(`${pkg.version}\n`);
+} else {
+  const { register } = await import('tsx/esm/api');
+  register();
+  const { main } = await import('../cli/main.ts');
+  process.exitCode = await main(process.argv);
+}

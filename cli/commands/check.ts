@@ -1,0 +1,55 @@
+import { resolve } from 'node:path';
+import { loadLab } from '../../labs/index.ts';
+import { loadManifest } from '../../grader/manifest.ts';
+import { runLab } from '../../grader/run.ts';
+import { textReporter } from '../../grader/report/text.ts';
+import { toJson } from '../../grader/report/json.ts';
+import { shouldColour } from '../../grader/report/colour.ts';
+import { saveLastCheck } from '../last-check.ts';
+
+export interface CheckOptions {
+  all?: boolean;
+  only?: string[];
+  seed?: number;
+  json?: boolean;
+  verbose?: boolean;
+  readyTimeout?: number;
+  dir?: string;
+}
+
+export async function runCheck(opts: CheckOptions, cwd: string): Promise<number> {
+  const { dir, manifest } = loadManifest(resolve(cwd, opts.dir ?? '.'));
+  const lab = await loadLab(manifest.lab);
+  const run = runLab({
+    lab,
+    dir,
+    startCommand: manifest.start,
+    seed: opts.seed,
+    all: opts.all,
+    only: opts.only,
+    readyTimeoutMs: opts.readyTimeout !== undefined ? opts.readyTimeout * 1000 : undefined,
+  });
+  if (!opts.json) {
+    run.on(textReporter({ write: (t) => process.stdout.write(t), colour: shouldColour(process.stdout), verbose: opts.verbose }));
+  }
+  // Ctrl-C / SIGTERM: stop the run, tear the server down, then exit. A second Ctrl-C exits at once
+  // (the process-exit hook still SIGKILLs the server's process group).
+  let interrupts = 0;
+  const onSignal = (sig: NodeJS.Signals) => {
+    interrupts++;
+    if (interrupts > 1) process.exit(130);
+    if (!opts.json) process.stderr.write(`\nStopping (${sig}): shutting your server down...\n`);
+    run.abort(sig === 'SIGINT' ? 'Ctrl-C' : sig);
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  try {
+    const result = await run.result;
+    if (opts.json) process.stdout.write(JSON.stringify(toJson(result), null, 2) + '\n');
+    if (result.exitCode !== 130) saveLastCheck(dir, result);
+    return result.exitCode;
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+}

@@ -1,0 +1,122 @@
+// The `labs` command line. Each command lives in its own file and is loaded only when used.
+import { Command, CommanderError, Option } from 'commander';
+import { readFileSync } from 'node:fs';
+import { GraderError } from '../grader/errors.ts';
+import { EXIT } from './exit.ts';
+
+const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+
+/** Where the user ran the command (npm run changes the working directory to the package root). */
+export function userCwd(): string {
+  return process.env.npm_lifecycle_event === 'labs' && process.env.INIT_CWD ? process.env.INIT_CWD : process.cwd();
+}
+
+function positiveInt(name: string) {
+  return (value: string) => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < 0) throw new GraderError('USAGE', `Expected ${name} to be a non-negative integer, got \`${value}\`.`);
+    return n;
+  };
+}
+
+export function buildProgram(): Command {
+  const program = new Command('labs')
+    .description('Hands-on backend labs with an automated grader.\nRun `labs` with no command in a terminal to browse the labs.')
+    .version(pkg.version, '-V, --version', 'print the version')
+    .helpOption('-h, --help', 'show help')
+    .showSuggestionAfterError(true)
+    .configureOutput({ outputError: (str, write) => write(str) })
+    .addHelpText(
+      'after',
+      `
+Typical session:
+  labs list                    see the labs
+  labs start http-basics       scaffold ./http-basics
+  cd http-basics && labs check grade your server
+
+Exit codes: 0 passed, 1 a check failed, 2 your server could not run, 3 usage or environment error.`,
+    )
+    .action(async () => {
+      const { runHome } = await import('./commands/home.ts');
+      process.exitCode = await runHome();
+    });
+
+  program
+    .command('list')
+    .description('list the labs, grouped by track')
+    .option('--json', 'print the catalogue as JSON')
+    .action(async (opts: { json?: boolean }) => {
+      const { runList } = await import('./commands/list.ts');
+      process.exitCode = await runList(opts);
+    });
+
+  program
+    .command('start')
+    .description('scaffold a lab into a folder (default ./<lab>)')
+    .argument('<lab>', 'lab id, e.g. http-basics (see `labs list`)')
+    .argument('[dir]', 'target folder (default: ./<lab>)')
+    .option('-f, --force', 'write into a non-empty folder (lists every file it replaces)')
+    .option('--no-install', 'skip `npm install` in the new folder')
+    .option('-t, --template <name>', 'starter template', 'typescript')
+    .action(async (lab: string, dir: string | undefined, opts: { force?: boolean; install: boolean; template: string }) => {
+      const { runStart } = await import('./commands/start.ts');
+      process.exitCode = await runStart(lab, dir, opts, userCwd());
+    });
+
+  program
+    .command('check')
+    .description('start your server, probe it, and grade it (run inside a lab folder)')
+    .option('-a, --all', 'run every check instead of stopping at the first failure')
+    .option('-o, --only <check...>', 'run only these checks (ids from `labs info <lab>`)')
+    .option('-s, --seed <n>', 'replay a run with the same random inputs', positiveInt('--seed'))
+    .option('--json', 'print results as JSON (Exercism v3 + score) and nothing else')
+    .option('-v, --verbose', "stream your server's output while checking")
+    .addOption(new Option('--ready-timeout <seconds>', 'how long your server may take to start listening').argParser(positiveInt('--ready-timeout')))
+    .option('-C, --dir <path>', 'the lab folder (default: the current folder or a parent)')
+    .action(async (opts) => {
+      const { runCheck } = await import('./commands/check.ts');
+      process.exitCode = await runCheck(opts, userCwd());
+    });
+
+  program
+    .command('hint')
+    .description('show the hint for a check (default: the first check that failed last time)')
+    .argument('[check]', 'check id')
+    .option('-C, --dir <path>', 'the lab folder (default: the current folder or a parent)')
+    .action(async (check: string | undefined, opts: { dir?: string }) => {
+      const { runHint } = await import('./commands/hint.ts');
+      process.exitCode = await runHint(check, opts, userCwd());
+    });
+
+  program
+    .command('info')
+    .description("show a lab's summary, questions, services, env knobs and checks")
+    .argument('<lab>', 'lab id')
+    .action(async (lab: string) => {
+      const { runInfo } = await import('./commands/info.ts');
+      process.exitCode = await runInfo(lab);
+    });
+
+  return program;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const program = buildProgram();
+  program.exitOverride();
+  for (const cmd of program.commands) cmd.exitOverride();
+  try {
+    await program.parseAsync(argv);
+    return typeof process.exitCode === 'number' ? process.exitCode : EXIT.pass;
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') return EXIT.pass;
+      return EXIT.usage; // commander already printed the message
+    }
+    if (err instanceof GraderError) {
+      process.stderr.write(`labs: ${err.message}\n`);
+      return EXIT.usage;
+    }
+    process.stderr.write(`labs: internal error, this is a bug in backend-labs:\n${(err as Error)?.stack ?? String(err)}\n`);
+    return EXIT.bug;
+  }
+}

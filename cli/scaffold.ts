@@ -1,0 +1,93 @@
+// `labs start`: template + the lab's starter overlay + the lab's README + labs.json, into a folder.
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { join, relative, resolve } from 'node:path';
+import { GraderError } from '../grader/errors.ts';
+import { MANIFEST, type Manifest } from '../grader/manifest.ts';
+import type { Lab } from '../grader/types.ts';
+
+export const ROOT = resolve(import.meta.dirname, '..');
+export const TEMPLATES_DIR = join(ROOT, 'templates');
+/** Files stored without their dot so packaging keeps them; renamed on scaffold. */
+const DOTFILES: Record<string, string> = { gitignore: '.gitignore', dockerignore: '.dockerignore' };
+
+export interface ScaffoldOptions {
+  lab: Lab;
+  dir: string;
+  template?: string;
+  force?: boolean;
+  /** Overlays laid on top of the starter, in order (tests use solution/ and mutants/). */
+  overlays?: string[];
+}
+
+export interface ScaffoldResult {
+  dir: string;
+  files: string[];
+  overwritten: string[];
+  manifest: Manifest;
+}
+
+function listFiles(dir: string, base = dir): string[] {
+  if (!existsSync(dir)) return [];
+  const out: string[] = [];
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const full = join(dir, entry.name);
+    if (entry.isDirectory()) out.push(...listFiles(full, base));
+    else out.push(relative(base, full));
+  }
+  return out;
+}
+
+export function templateStart(template: string): string {
+  const file = join(TEMPLATES_DIR, template, 'template.json');
+  if (!existsSync(file)) {
+    const known = readdirSync(TEMPLATES_DIR).join(', ');
+    throw new GraderError('USAGE', `There is no template "${template}". Templates: ${known}.`);
+  }
+  return (JSON.parse(readFileSync(file, 'utf8')) as { start: string }).start;
+}
+
+export function scaffold(options: ScaffoldOptions): ScaffoldResult {
+  const template = options.template ?? 'typescript';
+  const start = templateStart(template);
+  const dir = resolve(options.dir);
+  if (existsSync(dir)) {
+    if (!statSync(dir).isDirectory()) throw new GraderError('USAGE', `${dir} exists and is not a folder.`);
+    const present = readdirSync(dir);
+    if (present.length > 0 && !options.force) {
+      throw new GraderError(
+        'USAGE',
+        `${dir} is not empty (${present.length} entr${present.length === 1 ? 'y' : 'ies'}). Choose another folder, or pass --force to write the lab's files over it (files with other names are kept).`,
+      );
+    }
+  }
+  mkdirSync(dir, { recursive: true });
+  const layers: { from: string; files: string[] }[] = [
+    { from: join(TEMPLATES_DIR, template), files: listFiles(join(TEMPLATES_DIR, template)).filter((f) => f !== 'template.json') },
+    { from: join(options.lab.dir, 'starter'), files: listFiles(join(options.lab.dir, 'starter')) },
+    ...(options.overlays ?? []).map((o) => ({ from: o, files: listFiles(o).filter((f) => f !== 'mutant.json') })),
+  ];
+  const written = new Set<string>();
+  const overwritten = new Set<string>();
+  for (const layer of layers) {
+    for (const file of layer.files) {
+      const target = DOTFILES[file] ?? file;
+      const dest = join(dir, target);
+      if (existsSync(dest) && !written.has(target)) overwritten.add(target);
+      mkdirSync(join(dest, '..'), { recursive: true });
+      cpSync(join(layer.from, file), dest);
+      written.add(target);
+    }
+  }
+  const readme = join(options.lab.dir, 'README.md');
+  if (existsSync(readme)) {
+    if (existsSync(join(dir, 'README.md')) && !written.has('README.md')) overwritten.add('README.md');
+    cpSync(readme, join(dir, 'README.md'));
+    written.add('README.md');
+  }
+  const manifest: Manifest = { lab: options.lab.id, template, start };
+  if (existsSync(join(dir, MANIFEST)) && !written.has(MANIFEST)) overwritten.add(MANIFEST);
+  writeFileSync(join(dir, MANIFEST), JSON.stringify(manifest, null, 2) + '\n');
+  written.add(MANIFEST);
+  return { dir, files: [...written].sort(), overwritten: [...overwritten].sort(), manifest };
+}
+

@@ -1,0 +1,61 @@
+// defineLab: a lab is typed data, validated when it is loaded so a mistake names the lab and the field.
+import { describeValue, GraderError } from './errors.ts';
+import { DIFFICULTIES, SERVICES, TRACKS, type Lab, type LabDefinition } from './types.ts';
+
+const KEBAB = /^[a-z][a-z0-9]*(-[a-z0-9]+)*$/;
+const ENV_NAME = /^[A-Z][A-Z0-9_]*$/;
+
+/** Declares a lab. `dir` is the lab's folder (pass `import.meta.dirname`). */
+export function defineLab(definition: LabDefinition, dir: string): Lab {
+  validateLab(definition);
+  return { ...definition, services: definition.services ?? [], env: definition.env ?? {}, dir };
+}
+
+export function validateLab(def: LabDefinition): void {
+  const name = typeof def?.id === 'string' && def.id ? def.id : '(no id)';
+  const fail = (field: string, expected: string, value: unknown): never => {
+    throw new GraderError('LAB_INVALID', `Lab "${name}": expected \`${field}\` to be ${expected}, got ${describeValue(value)}.`);
+  };
+  if (typeof def !== 'object' || def === null) fail('definition', 'an object', def);
+  if (typeof def.id !== 'string' || !KEBAB.test(def.id)) fail('id', 'a kebab-case string', def.id);
+  for (const field of ['title', 'summary'] as const) {
+    if (typeof def[field] !== 'string' || def[field].trim() === '') fail(field, 'a non-empty string', def[field]);
+  }
+  if (!TRACKS.includes(def.track)) fail('track', `one of ${TRACKS.join(', ')}`, def.track);
+  if (!DIFFICULTIES.includes(def.difficulty)) fail('difficulty', `one of ${DIFFICULTIES.join(', ')}`, def.difficulty);
+  if (!Number.isInteger(def.estimatedMinutes) || def.estimatedMinutes <= 0) fail('estimatedMinutes', 'a positive integer', def.estimatedMinutes);
+  if (!Array.isArray(def.questions) || def.questions.length === 0) fail('questions', 'a non-empty array of question numbers', def.questions);
+  def.questions.forEach((q, i) => {
+    if (!Number.isInteger(q) || q < 1 || q > 50) fail(`questions[${i}]`, 'an integer from 1 to 50', q);
+  });
+  if (new Set(def.questions).size !== def.questions.length) fail('questions', 'free of duplicates', def.questions);
+  if (def.services !== undefined) {
+    if (!Array.isArray(def.services)) fail('services', 'an array', def.services);
+    def.services.forEach((s, i) => {
+      if (!SERVICES.includes(s)) fail(`services[${i}]`, `one of ${SERVICES.join(', ')}`, s);
+    });
+  }
+  if (def.env !== undefined) {
+    if (typeof def.env !== 'object' || def.env === null) fail('env', 'an object', def.env);
+    for (const [key, knob] of Object.entries(def.env)) {
+      if (!ENV_NAME.test(key)) fail(`env.${key}`, 'an UPPER_SNAKE_CASE name', key);
+      if (typeof knob?.description !== 'string' || !knob.description) fail(`env.${key}.description`, 'a non-empty string', knob?.description);
+      if (typeof knob.value !== 'string' && typeof knob.value !== 'function') fail(`env.${key}.value`, 'a string or a function of the run\'s random', knob.value);
+    }
+  }
+  if (def.readyTimeoutMs !== undefined && (!Number.isInteger(def.readyTimeoutMs) || def.readyTimeoutMs <= 0)) {
+    fail('readyTimeoutMs', 'a positive integer', def.readyTimeoutMs);
+  }
+  if (!Array.isArray(def.checks) || def.checks.length === 0) fail('checks', 'a non-empty array', def.checks);
+  const seen = new Set<string>();
+  def.checks.forEach((c, i) => {
+    const at = `checks[${i}]`;
+    if (typeof c?.id !== 'string' || !KEBAB.test(c.id)) fail(`${at}.id`, 'a kebab-case string', c?.id);
+    if (seen.has(c.id)) fail(`${at}.id`, 'unique within the lab', c.id);
+    seen.add(c.id);
+    if (typeof c.title !== 'string' || !c.title.trim()) fail(`${at}.title`, 'a non-empty string', c.title);
+    if (typeof c.hint !== 'string' || !c.hint.trim()) fail(`${at}.hint`, 'a non-empty string', c.hint);
+    if (c.timeoutMs !== undefined && (!Number.isInteger(c.timeoutMs) || c.timeoutMs <= 0)) fail(`${at}.timeoutMs`, 'a positive integer', c.timeoutMs);
+    if (typeof c.run !== 'function') fail(`${at}.run`, 'an async function (ctx) => void', c.run);
+  });
+}

@@ -1,0 +1,388 @@
+// runLab: the one entry the front ends use. Phases: services -> start -> ready -> checks -> teardown,
+// each with its own budget. Emits RunEvents; resolves with a RunResult; never prints.
+import { EventEmitter } from 'node:events';
+import { CheckFailure, GraderError, type FailureDetails } from './errors.ts';
+import { describeExit, type CheckResult, type RunEvent, type RunResult } from './events.ts';
+import { HttpProbe } from './probe/http.ts';
+import { hostHttp, type Hosted } from './probe/hosted.ts';
+import { newSeed, Random } from './random.ts';
+import { LocalServer } from './runtime/local.ts';
+import { freePort } from './runtime/ports.ts';
+import type { CheckContext, CheckDefinition, ExitInfo, Lab, RestartOptions, ServerControl } from './types.ts';
+import { suggest } from './suggest.ts';
+
+export interface RunOptions {
+  lab: Lab;
+  /** The learner's project folder. */
+  dir: string;
+  /** Shell command that starts the server (from the project's labs.json). */
+  startCommand: string;
+  seed?: number;
+  /** Run every check instead of stopping at the first failure. */
+  all?: boolean;
+  /** Run only these checks (ids). */
+  only?: string[];
+  /** Extra variables for the server, on top of the lab's env. */
+  env?: Record<string, string>;
+  readyTimeoutMs?: number;
+  /** Default per-request timeout for ctx.http. */
+  requestTimeoutMs?: number;
+  signal?: AbortSignal;
+}
+
+export const DEFAULT_CHECK_TIMEOUT_MS = 10_000;
+export const DEFAULT_READY_TIMEOUT_MS = 20_000;
+const KEEP_LINES = 40;
+const KEEP_OUTPUT = 5000;
+
+export interface LabRun {
+  on(listener: (event: RunEvent) => void): () => void;
+  /** Resolves when teardown is complete. */
+  readonly result: Promise<RunResult>;
+  /** Stops the run (e.g. Ctrl-C); teardown still happens. */
+  abort(reason?: string): void;
+}
+
+export function selectChecks(lab: Lab, only?: string[]): CheckDefinition[] {
+  if (!only || only.length === 0) return lab.checks;
+  const ids = lab.checks.map((c) => c.id);
+  for (const id of only) {
+    if (!ids.includes(id)) {
+      const close = suggest(id, ids);
+      throw new GraderError(
+        'USAGE',
+        `Lab "${lab.id}" has no check "${id}".${close ? ` Did you mean "${close}"?` : ''} Its checks: ${ids.join(', ')}.`,
+      );
+    }
+  }
+  return lab.checks.filter((c) => only.includes(c.id));
+}
+
+export function runLab(options: RunOptions): LabRun {
+  const checks = selectChecks(options.lab, options.only);
+  const emitter = new EventEmitter();
+  const controller = new AbortController();
+  let abortReason = 'interrupted';
+  if (options.signal) {
+    if (options.signal.aborted) controller.abort();
+    else options.signal.addEventListener('abort', () => controller.abort(), { once: true });
+  }
+  const emit = (event: RunEvent) => emitter.emit('event', event);
+  const result = new Promise<RunResult>((resolve) => {
+    // Start on the next tick so callers can subscribe first.
+    setImmediate(() => execute(options, checks, emit, controller.signal, () => abortReason).then(resolve));
+  });
+  return {
+    on(listener) {
+      emitter.on('event', listener);
+      return () => emitter.off('event', listener);
+    },
+    result,
+    abort(reason = 'interrupted') {
+      abortReason = reason;
+      controller.abort();
+    },
+  };
+}
+
+function cleanEnv(): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(process.env)) {
+    if (v === undefined || k.startsWith('npm_') || k.startsWith('VITEST') || k === 'NODE_OPTIONS' || k === 'PORT') continue;
+    out[k] = v;
+  }
+  return out;
+}
+
+async function execute(
+  options: RunOptions,
+  checks: CheckDefinition[],
+  emit: (e: RunEvent) => void,
+  signal: AbortSignal,
+  abortReason: () => string,
+): Promise<RunResult> {
+  const { lab } = options;
+  const t0 = performance.now();
+  const seed = options.seed ?? newSeed();
+  const random = new Random(seed);
+  const recentLines: string[] = [];
+  let sinceStart: string[] = [];
+  const outputWaiters = new Set<(line: string) => void>();
+  const hosted: Hosted[] = [];
+  const results: CheckResult[] = [];
+  const timings: RunResult['timings'] = { totalMs: 0 };
+  const readyTimeoutMs = options.readyTimeoutMs ?? lab.readyTimeoutMs ?? DEFAULT_READY_TIMEOUT_MS;
+
+  emit({ type: 'run-start', lab: { id: lab.id, title: lab.title }, seed, checks: checks.map((c) => ({ id: c.id, title: c.title })), dir: options.dir, startCommand: options.startCommand });
+
+  // Lab env, drawn from the seed so values vary between runs but replay with --seed.
+  const envRandom = random.fork('env');
+  const labEnv: Record<string, string> = {};
+  for (const [name, knob] of Object.entries(lab.env)) labEnv[name] = typeof knob.value === 'function' ? knob.value(envRandom) : knob.value;
+  Object.assign(labEnv, options.env ?? {});
+
+  const port = await freePort();
+  const baseEnv = { ...cleanEnv(), ...labEnv };
+  let currentEnv: Record<string, string | undefined> = baseEnv;
+  let exitExpected = false;
+  let onUnexpectedExit: ((exit: ExitInfo) => void) | undefined;
+
+  const onLine = (stream: 'stdout' | 'stderr', line: string) => {
+    recentLines.push(line);
+    if (recentLines.length > KEEP_LINES) recentLines.shift();
+    sinceStart.push(line);
+    if (sinceStart.length > KEEP_OUTPUT) sinceStart.shift();
+    emit({ type: 'server-output', stream, line });
+    for (const w of outputWaiters) w(line);
+  };
+
+  let server = new LocalServer({ command: options.startCommand, cwd: options.dir, port, env: currentEnv, onLine });
+  const launch = (env: Record<string, string | undefined>) => {
+    currentEnv = env;
+    server = new LocalServer({ command: options.startCommand, cwd: options.dir, port, env, onLine });
+    sinceStart = [];
+    exitExpected = false;
+    const mine = server;
+    emit({ type: 'server-start', command: options.startCommand, port });
+    mine.start();
+    void mine.exited().then((exit) => {
+      if (mine !== server) return;
+      emit({ type: 'server-exit', exit, expected: exitExpected });
+      if (!exitExpected) onUnexpectedExit?.(exit);
+    });
+  };
+
+  const finish = async (status: RunResult['status'], exitCode: number, message?: string): Promise<RunResult> => {
+    emit({ type: 'phase', phase: 'teardown' });
+    const td = performance.now();
+    exitExpected = true;
+    await server.stop();
+    await Promise.all(hosted.map((h) => h.close().catch(() => {})));
+    await http.close();
+    timings.teardownMs = Math.round(performance.now() - td);
+    timings.totalMs = Math.round(performance.now() - t0);
+    const ran = new Set(results.map((r) => r.id));
+    for (const c of checks) {
+      if (!ran.has(c.id)) results.push({ id: c.id, title: c.title, status: 'skip', durationMs: 0, failure: { message: message ? 'Not run: the checks could not start.' : 'Not run.' } });
+    }
+    const result: RunResult = {
+      lab: { id: lab.id, title: lab.title },
+      seed,
+      status,
+      exitCode,
+      message,
+      checks: results,
+      timings,
+      serverOutput: [...recentLines],
+      port,
+      startCommand: options.startCommand,
+    };
+    emit({ type: 'run-end', result });
+    return result;
+  };
+
+  const http = new HttpProbe({ baseUrl: `http://127.0.0.1:${port}`, timeoutMs: options.requestTimeoutMs ?? 5000 });
+
+  // start + ready
+  emit({ type: 'phase', phase: 'start' });
+  launch(baseEnv);
+  emit({ type: 'phase', phase: 'ready' });
+  const ready = await server.waitReady(readyTimeoutMs, signal);
+  timings.readyMs = 'ms' in ready ? ready.ms : undefined;
+  if (ready.kind === 'aborted') return finish('error', 130, `Stopped (${abortReason()}) before the server was ready.`);
+  if (ready.kind === 'exited') {
+    return finish('error', 2, `Your server exited before it listened on port ${port} (${describeExit(ready.exit)}). Its last lines are below. Start it yourself with \`PORT=${port} ${options.startCommand}\` to see the problem.`);
+  }
+  if (ready.kind === 'timeout') {
+    return finish('error', 2, `Your server did not listen on port ${port} within ${(readyTimeoutMs / 1000).toFixed(0)} s. It must listen on the port given in the PORT environment variable, on all interfaces (0.0.0.0).`);
+  }
+  emit({ type: 'server-ready', ms: ready.ms });
+
+  const waitReadyOrFail = async (what: string) => {
+    const again = await server.waitReady(readyTimeoutMs, signal);
+    if (again.kind === 'exited') throw new CheckFailure({ message: `${what}, your server exited before listening (${describeExit(again.exit)}).` });
+    if (again.kind === 'timeout') throw new CheckFailure({ message: `${what}, your server did not listen on port ${port} within ${readyTimeoutMs / 1000} s.` });
+  };
+
+  const control: ServerControl = {
+    port,
+    url: `http://127.0.0.1:${port}`,
+    get running() {
+      return server.running;
+    },
+    output: () => [...sinceStart],
+    waitForOutput(match, timeoutMs, includePast = false) {
+      const test = typeof match === 'function' ? match : (l: string) => match.test(l);
+      if (includePast) {
+        const found = sinceStart.find(test);
+        if (found !== undefined) return Promise.resolve(found);
+      }
+      return new Promise((resolve) => {
+        const timer = setTimeout(() => {
+          outputWaiters.delete(waiter);
+          resolve(undefined);
+        }, timeoutMs);
+        const waiter = (line: string) => {
+          if (!test(line)) return;
+          clearTimeout(timer);
+          outputWaiters.delete(waiter);
+          resolve(line);
+        };
+        outputWaiters.add(waiter);
+      });
+    },
+    async kill(sig = 'SIGKILL') {
+      exitExpected = true;
+      return server.kill(sig);
+    },
+    async restart(opts: RestartOptions = {}) {
+      exitExpected = true;
+      await server.stop();
+      const env = { ...baseEnv };
+      for (const [k, v] of Object.entries(opts.env ?? {})) {
+        if (v === undefined) delete env[k];
+        else env[k] = v;
+      }
+      launch(env);
+      if (opts.waitReady !== false) await waitReadyOrFail('After a restart');
+    },
+    async waitForExit(timeoutMs) {
+      exitExpected = true;
+      const exit = await Promise.race([server.exited(), new Promise<undefined>((r) => setTimeout(r, timeoutMs))]);
+      if (exit === undefined) exitExpected = false;
+      return exit;
+    },
+  };
+
+  // checks
+  emit({ type: 'phase', phase: 'checks' });
+  const tc = performance.now();
+  let anyFail = false;
+  let graderBug: string | undefined;
+  for (let index = 0; index < checks.length; index++) {
+    const check = checks[index];
+    if (signal.aborted) break;
+    if (!server.running) {
+      // The server died in an earlier check (or a check left it stopped): bring it back for this one.
+      try {
+        launch(currentEnv);
+        await waitReadyOrFail('Restarting it for the next check');
+      } catch (err) {
+        results.push({ id: check.id, title: check.title, status: 'skip', durationMs: 0, failure: { message: `Not run: ${(err as Error).message}` } });
+        continue;
+      }
+    }
+    emit({ type: 'check-start', id: check.id, title: check.title, index, total: checks.length });
+    const outcome = await runOne(check, index);
+    results.push(outcome);
+    emit({ type: 'check-end', result: outcome, index, total: checks.length });
+    if (outcome.status === 'error') graderBug = outcome.failure?.message;
+    if (outcome.status !== 'pass') {
+      anyFail = true;
+      if (!options.all) break;
+    }
+  }
+  timings.checksMs = Math.round(performance.now() - tc);
+
+  if (signal.aborted) return finish('error', 130, `Stopped (${abortReason()}).`);
+  if (graderBug) return finish('error', 4, `Grader bug (please report it): ${graderBug}`);
+  return finish(anyFail ? 'fail' : 'pass', anyFail ? 1 : 0);
+
+  async function runOne(check: CheckDefinition, index: number): Promise<CheckResult> {
+    const started = performance.now();
+    const checkController = new AbortController();
+    const checkSignal = AbortSignal.any([checkController.signal, signal]);
+    http.setSignal(checkSignal);
+    const ctx: CheckContext = {
+      http,
+      random: random.fork(check.id),
+      env: { ...labEnv },
+      server: control,
+      host: {
+        async http(handler) {
+          const h = await hostHttp(handler);
+          hosted.push(h);
+          return h;
+        },
+      },
+      signal: checkSignal,
+      sleep: (ms) =>
+        new Promise((resolve, reject) => {
+          const t = setTimeout(resolve, ms);
+          checkSignal.addEventListener('abort', () => {
+            clearTimeout(t);
+            reject(new Error('aborted'));
+          }, { once: true });
+        }),
+      burst: (n, fn) => Promise.allSettled(Array.from({ length: n }, (_, i) => fn(i))),
+      note: (message) => emit({ type: 'check-note', id: check.id, message }),
+      fail: (details: FailureDetails | string) => {
+        throw new CheckFailure(details);
+      },
+    };
+    http.lastExchange = undefined;
+    const timeoutMs = check.timeoutMs ?? DEFAULT_CHECK_TIMEOUT_MS;
+    let timer: NodeJS.Timeout | undefined;
+    type Outcome = { kind: 'done' } | { kind: 'failed'; error: unknown } | { kind: 'timeout' } | { kind: 'exit'; exit: ExitInfo } | { kind: 'aborted' };
+    const work = check.run(ctx).then(
+      (): Outcome => ({ kind: 'done' }),
+      (error): Outcome => ({ kind: 'failed', error }),
+    );
+    const outcome: Outcome = await Promise.race([
+      work,
+      new Promise<Outcome>((r) => (timer = setTimeout(() => r({ kind: 'timeout' }), timeoutMs))),
+      new Promise<Outcome>((r) => (onUnexpectedExit = (exit) => r({ kind: 'exit', exit }))),
+      new Promise<Outcome>((r) => (signal.aborted ? r({ kind: 'aborted' }) : signal.addEventListener('abort', () => r({ kind: 'aborted' }), { once: true }))),
+    ]);
+    clearTimeout(timer);
+    onUnexpectedExit = undefined;
+    checkController.abort();
+    const lastExchange = http.lastExchange;
+    http.setSignal(undefined);
+    const durationMs = Math.round(performance.now() - started);
+    const base = { id: check.id, title: check.title, durationMs };
+    const withOutput = (r: CheckResult): CheckResult => ({ ...r, hint: r.failure?.hint ?? check.hint, serverOutput: recentLines.slice(-15) });
+    switch (outcome.kind) {
+      case 'done':
+        return { ...base, status: 'pass' };
+      case 'aborted':
+        return { ...base, status: 'skip', failure: { message: `Stopped (${abortReason()}).` } };
+      case 'timeout':
+        return withOutput({
+          ...base,
+          status: 'fail',
+          failure: {
+            message: `The check did not finish within ${timeoutMs / 1000} s: your server is too slow to answer or never answered.`,
+            exchange: lastExchange,
+          },
+        });
+      case 'exit':
+        return withOutput({
+          ...base,
+          status: 'fail',
+          failure: { message: `Your server exited during this check (${describeExit(outcome.exit)}). Its last lines are below.`, exchange: lastExchange },
+        });
+      case 'failed': {
+        const error = outcome.error;
+        if (error instanceof CheckFailure) {
+          // A reset or refused connection often means the process is dying: wait a moment to say so.
+          if (error.details.transport === 'reset' || error.details.transport === 'refused') {
+            const mine = server;
+            const exit = await Promise.race([mine.exited(), new Promise<undefined>((r) => setTimeout(r, 750))]);
+            if (exit && !exitExpected) {
+              return withOutput({
+                ...base,
+                status: 'fail',
+                failure: { ...error.details, message: `Your server crashed while handling this request (${describeExit(exit)}). Its last lines are below.` },
+              });
+            }
+          }
+          return withOutput({ ...base, status: 'fail', failure: error.details });
+        }
+        if (checkSignal.aborted && signal.aborted) return { ...base, status: 'skip', failure: { message: `Stopped (${abortReason()}).` } };
+        const e = error as Error;
+        return { ...base, status: 'error', failure: { message: `check "${check.id}" threw ${e?.stack ?? String(e)}` } };
+      }
+    }
+  }
+}

@@ -1,0 +1,65 @@
+// Process-group helpers: the learner's server runs in a group of its own so that `npm start`, the shell
+// and whatever they spawn are stopped together.
+import { readdirSync, readFileSync } from 'node:fs';
+
+/** True while any non-zombie process is left in the group. */
+export function groupAlive(pgid: number): boolean {
+  try {
+    process.kill(-pgid, 0);
+  } catch {
+    return false;
+  }
+  // kill(0) also succeeds for zombies nobody reaped (PID 1 in a container may not reap): ask /proc.
+  let entries: string[];
+  try {
+    entries = readdirSync('/proc');
+  } catch {
+    return true;
+  }
+  for (const entry of entries) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      // rest[0] = state, rest[1] = ppid, rest[2] = pgrp
+      if (Number(rest[2]) === pgid && rest[0] !== 'Z' && rest[0] !== 'X') return true;
+    } catch {
+      // the process went away while we looked
+    }
+  }
+  return false;
+}
+
+export function signalGroup(pgid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(-pgid, signal);
+  } catch {
+    // already gone
+  }
+}
+
+/** Resolves true once the group is gone, false after `timeoutMs`. */
+export async function waitGroupGone(pgid: number, timeoutMs: number): Promise<boolean> {
+  const deadline = performance.now() + timeoutMs;
+  while (groupAlive(pgid)) {
+    if (performance.now() > deadline) return false;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  return true;
+}
+
+/** Groups still running, killed synchronously if this process exits without teardown (last resort). */
+const live = new Set<number>();
+let hooked = false;
+export function trackGroup(pgid: number): void {
+  live.add(pgid);
+  if (!hooked) {
+    hooked = true;
+    process.on('exit', () => {
+      for (const g of live) signalGroup(g, 'SIGKILL');
+    });
+  }
+}
+export function untrackGroup(pgid: number): void {
+  live.delete(pgid);
+}

@@ -1,0 +1,101 @@
+// The shapes a lab is made of, and what a check sees. Labs are typed data; the engine runs them.
+import type { HttpProbe } from './probe/http.ts';
+import type { Hosted, HostedHandler } from './probe/hosted.ts';
+import type { Random } from './random.ts';
+import type { FailureDetails } from './errors.ts';
+
+export const TRACKS = ['foundations', 'api-design', 'security', 'data', 'async', 'scaling'] as const;
+export type Track = (typeof TRACKS)[number];
+export const SERVICES = ['postgres', 'redis', 'rabbitmq'] as const;
+export type ServiceName = (typeof SERVICES)[number];
+export const DIFFICULTIES = ['beginner', 'intermediate', 'advanced'] as const;
+export type Difficulty = (typeof DIFFICULTIES)[number];
+
+export interface EnvKnob {
+  description: string;
+  /** The value the grader gives the server; a function draws it from the run's seed. */
+  value: string | ((random: Random) => string);
+}
+
+export interface CheckDefinition {
+  /** kebab-case, unique in the lab; used by --only and in results. */
+  id: string;
+  title: string;
+  /** Budget for this check alone (default 10 s). */
+  timeoutMs?: number;
+  /** One actionable sentence shown when the check fails. */
+  hint: string;
+  run(ctx: CheckContext): Promise<void>;
+}
+
+export interface LabDefinition {
+  id: string;
+  title: string;
+  track: Track;
+  summary: string;
+  difficulty: Difficulty;
+  estimatedMinutes: number;
+  /** Numbers from shared/interview-questions.md. */
+  questions: number[];
+  services?: ServiceName[];
+  env?: Record<string, EnvKnob>;
+  /** Budget for the server to start listening (default 20 s). */
+  readyTimeoutMs?: number;
+  checks: CheckDefinition[];
+}
+
+export interface Lab extends LabDefinition {
+  services: ServiceName[];
+  env: Record<string, EnvKnob>;
+  /** Folder holding lab.ts, README.md, starter/, solution/, mutants/. */
+  dir: string;
+}
+
+export interface ExitInfo {
+  code: number | null;
+  signal: string | null;
+}
+
+export interface RestartOptions {
+  /** Variables to set (string) or remove (undefined) for this start, on top of the lab's env. */
+  env?: Record<string, string | undefined>;
+  /** Wait until the port answers (default true). */
+  waitReady?: boolean;
+}
+
+export interface ServerControl {
+  readonly port: number;
+  readonly url: string;
+  /** Lines the server printed since it last started (stdout and stderr, in order). */
+  output(): string[];
+  /** Resolves with the first line (printed from now on, or already if `includePast`) that matches. */
+  waitForOutput(match: RegExp | ((line: string) => boolean), timeoutMs: number, includePast?: boolean): Promise<string | undefined>;
+  /** Sends a signal to the whole process group and waits for it to exit. */
+  kill(signal?: NodeJS.Signals): Promise<ExitInfo>;
+  /** Stops (SIGTERM, then SIGKILL after 2 s) and starts again on the same port. */
+  restart(options?: RestartOptions): Promise<void>;
+  /** Waits for the running server to exit on its own; undefined if it is still running after `timeoutMs`. */
+  waitForExit(timeoutMs: number): Promise<ExitInfo | undefined>;
+  readonly running: boolean;
+}
+
+export interface HostControl {
+  /** Starts an HTTP server on 127.0.0.1 for this run; closed at teardown. */
+  http(handler: HostedHandler): Promise<Hosted>;
+}
+
+export interface CheckContext {
+  http: HttpProbe;
+  random: Random;
+  /** The lab env the server was given (after seeding). */
+  env: Record<string, string>;
+  server: ServerControl;
+  host: HostControl;
+  signal: AbortSignal;
+  sleep(ms: number): Promise<void>;
+  /** Runs `n` calls at once and waits for all of them. */
+  burst<T>(n: number, fn: (i: number) => Promise<T>): Promise<PromiseSettledResult<T>[]>;
+  /** A progress note shown while the check runs. */
+  note(message: string): void;
+  fail(details: FailureDetails | string): never;
+}

@@ -1,0 +1,76 @@
+// Builds real lab projects in temp folders (template + starter, then solution and mutant overlays) and
+// runs the grader on them. node_modules is a link to the repository's, so no install is needed.
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { scaffold, ROOT } from '../../cli/scaffold.ts';
+import { loadLab } from '../../labs/index.ts';
+import { runLab, type RunOptions } from '../../grader/run.ts';
+import type { RunResult } from '../../grader/events.ts';
+import type { Lab } from '../../grader/types.ts';
+
+export interface Mutant {
+  name: string;
+  dir: string;
+  description: string;
+  /** The checks this known-bad variant must fail (and the only ones it fails). */
+  fails: string[];
+  edits: { file: string; find: string; replace: string }[];
+}
+
+export function listMutants(lab: Lab): Mutant[] {
+  const base = join(lab.dir, 'mutants');
+  if (!existsSync(base)) return [];
+  return readdirSync(base, { withFileTypes: true })
+    .filter((d) => d.isDirectory())
+    .map((d) => {
+      const dir = join(base, d.name);
+      const spec = JSON.parse(readFileSync(join(dir, 'mutant.json'), 'utf8')) as Partial<Mutant>;
+      if (!Array.isArray(spec.fails) || spec.fails.length === 0) throw new Error(`mutant ${lab.id}/${d.name}: mutant.json needs a non-empty "fails" list`);
+      return { name: d.name, dir, description: spec.description ?? '', fails: spec.fails, edits: spec.edits ?? [] };
+    });
+}
+
+/** Applies a mutant's find/replace edits; each `find` must occur exactly once, so a stale mutant fails loudly. */
+export function applyEdits(projectDir: string, mutant: Mutant): void {
+  for (const edit of mutant.edits) {
+    const path = join(projectDir, edit.file);
+    const text = readFileSync(path, 'utf8');
+    const count = text.split(edit.find).length - 1;
+    if (count !== 1) throw new Error(`mutant ${mutant.name}: expected to find the edit text exactly once in ${edit.file}, found it ${count} times:\n${edit.find}`);
+    writeFileSync(path, text.replace(edit.find, () => edit.replace));
+  }
+}
+
+const made: string[] = [];
+
+export type Variant = 'starter' | 'solution' | { mutant: Mutant };
+
+export function makeProject(lab: Lab, variant: Variant): string {
+  const dir = mkdtempSync(join(tmpdir(), `labs-${lab.id}-`));
+  made.push(dir);
+  const overlays = variant === 'starter' ? [] : variant === 'solution' ? [join(lab.dir, 'solution')] : [join(lab.dir, 'solution'), variant.mutant.dir];
+  scaffold({ lab, dir, overlays, force: true });
+  if (typeof variant === 'object') applyEdits(dir, variant.mutant);
+  symlinkSync(join(ROOT, 'node_modules'), join(dir, 'node_modules'), 'dir');
+  return dir;
+}
+
+export function cleanupProjects(): void {
+  for (const dir of made.splice(0)) rmSync(dir, { recursive: true, force: true });
+}
+
+export async function grade(lab: Lab, dir: string, options: Partial<RunOptions> = {}): Promise<RunResult> {
+  const run = runLab({ lab, dir, startCommand: 'npm start', all: true, ...options });
+  return run.result;
+}
+
+export { loadLab };
+
+/** A readable account of a result for assertion messages. */
+export function explain(result: RunResult): string {
+  const lines = [`status=${result.status} exit=${result.exitCode} seed=${result.seed}${result.message ? ` message=${result.message}` : ''}`];
+  for (const c of result.checks) lines.push(`  ${c.status.padEnd(5)} ${c.id}${c.failure ? `: ${c.failure.message}` : ''}`);
+  if (result.serverOutput.length) lines.push('  server output:', ...result.serverOutput.slice(-10).map((l) => `    ${l}`));
+  return lines.join('\n');
+}

@@ -1,0 +1,67 @@
+// The proof every lab carries: the solution passes every check, the starter fails, each known-bad
+// variant fails exactly the checks it names, and every check is failed by at least one variant.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Lab } from '../../grader/types.ts';
+import { cleanupProjects, explain, grade, listMutants, loadLab, makeProject } from './project.ts';
+
+export interface VerifyOptions {
+  /** Extra budget per run (labs with windows/timeouts). */
+  timeoutMs?: number;
+}
+
+export function verifyLab(id: string, options: VerifyOptions = {}): void {
+  const timeout = options.timeoutMs ?? 60_000;
+  describe(`lab ${id}`, () => {
+    let lab: Lab;
+    beforeAll(async () => {
+      lab = await loadLab(id);
+    });
+    afterAll(() => cleanupProjects());
+
+    it('has a README, a starter, a solution and at least three known-bad variants', async () => {
+      const { existsSync } = await import('node:fs');
+      const { join } = await import('node:path');
+      expect(existsSync(join(lab.dir, 'README.md'))).toBe(true);
+      expect(existsSync(join(lab.dir, 'starter'))).toBe(true);
+      expect(existsSync(join(lab.dir, 'solution'))).toBe(true);
+      expect(listMutants(lab).length).toBeGreaterThanOrEqual(3);
+    });
+
+    it('every check is caught by at least one known-bad variant, and variants name real checks', () => {
+      const ids = lab.checks.map((c) => c.id);
+      const mutants = listMutants(lab);
+      for (const m of mutants) for (const f of m.fails) expect(ids, `mutant ${m.name} names unknown check ${f}`).toContain(f);
+      const caught = new Set(mutants.flatMap((m) => m.fails));
+      expect(ids.filter((c) => !caught.has(c)), 'checks no mutant fails').toEqual([]);
+    });
+
+    it('the reference solution passes every check', { timeout }, async () => {
+      const result = await grade(lab, makeProject(lab, 'solution'));
+      expect(result.status, explain(result)).toBe('pass');
+      expect(result.checks.map((c) => c.status)).toEqual(lab.checks.map(() => 'pass'));
+    });
+
+    it('the untouched starter starts and fails the first check', { timeout }, async () => {
+      const result = await grade(lab, makeProject(lab, 'starter'), { all: false });
+      expect(result.status, explain(result)).toBe('fail');
+      expect(result.exitCode).toBe(1);
+      expect(result.checks[0].status, explain(result)).toBe('fail');
+    });
+
+    // One test per mutant, declared from the folder so a new mutant is verified without editing tests.
+    const mutants = listMutants({ dir: labDirOf(id) } as Lab);
+    for (const mutant of mutants) {
+      it(`known-bad variant "${mutant.name}" fails exactly ${mutant.fails.join(', ')}`, { timeout }, async () => {
+        const result = await grade(lab, makeProject(lab, { mutant }));
+        const failed = result.checks.filter((c) => c.status !== 'pass').map((c) => c.id);
+        expect(result.status, explain(result)).toBe('fail');
+        expect(result.checks.some((c) => c.status === 'error'), explain(result)).toBe(false);
+        expect(failed.sort(), explain(result)).toEqual([...mutant.fails].sort());
+      });
+    }
+  });
+}
+
+function labDirOf(id: string): string {
+  return new URL(`../../labs/${id}`, import.meta.url).pathname;
+}
