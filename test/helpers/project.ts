@@ -44,14 +44,30 @@ export function applyEdits(projectDir: string, mutant: Mutant): void {
 
 const made: string[] = [];
 
-export type Variant = 'starter' | 'solution' | { mutant: Mutant };
+export type Variant = 'starter' | 'solution' | { mutant: Mutant } | { alternative: string };
+
+/** labs/<id>/alternatives/<name>/: other correct solutions, each laid over the starter. */
+export function listAlternatives(labDir: string): { name: string; dir: string }[] {
+  const base = join(labDir, 'alternatives');
+  if (!existsSync(base)) return [];
+  return readdirSync(base, { withFileTypes: true })
+    .filter((d) => d.isDirectory())
+    .map((d) => ({ name: d.name, dir: join(base, d.name) }));
+}
 
 export function makeProject(lab: Lab, variant: Variant): string {
   const dir = mkdtempSync(join(tmpdir(), `labs-${lab.id}-`));
   made.push(dir);
-  const overlays = variant === 'starter' ? [] : variant === 'solution' ? [join(lab.dir, 'solution')] : [join(lab.dir, 'solution'), variant.mutant.dir];
+  const overlays =
+    variant === 'starter'
+      ? []
+      : variant === 'solution'
+        ? [join(lab.dir, 'solution')]
+        : 'alternative' in variant
+          ? [variant.alternative]
+          : [join(lab.dir, 'solution'), variant.mutant.dir];
   scaffold({ lab, dir, overlays, force: true });
-  if (typeof variant === 'object') applyEdits(dir, variant.mutant);
+  if (typeof variant === 'object' && 'mutant' in variant) applyEdits(dir, variant.mutant);
   symlinkSync(join(ROOT, 'node_modules'), join(dir, 'node_modules'), 'dir');
   return dir;
 }

@@ -2,7 +2,7 @@
 // variant fails exactly the checks it names, and every check is failed by at least one variant.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Lab } from '../../grader/types.ts';
-import { cleanupProjects, explain, grade, listMutants, loadLab, makeProject } from './project.ts';
+import { cleanupProjects, explain, grade, listAlternatives, listMutants, loadLab, makeProject } from './project.ts';
 
 export interface VerifyOptions {
   /** Extra budget per run (labs with windows/timeouts). */
@@ -47,6 +47,14 @@ export function verifyLab(id: string, options: VerifyOptions = {}): void {
       expect(result.exitCode).toBe(1);
       expect(result.checks[0].status, explain(result)).toBe('fail');
     });
+
+    // Other correct solutions (another library, hand-written...) laid over the starter must pass too.
+    for (const alt of listAlternatives(labDirOf(id))) {
+      it(`alternative solution "${alt.name}" passes every check`, { timeout }, async () => {
+        const result = await grade(lab, makeProject(lab, { alternative: alt.dir }));
+        expect(result.status, explain(result)).toBe('pass');
+      });
+    }
 
     // One test per mutant, declared from the folder so a new mutant is verified without editing tests.
     const mutants = listMutants({ dir: labDirOf(id) } as Lab);
