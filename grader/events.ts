@@ -36,7 +36,7 @@ export type RunEvent =
   | { type: 'run-start'; lab: { id: string; title: string }; seed: number; checks: { id: string; title: string }[]; dir: string; startCommand: string }
   | { type: 'phase'; phase: 'services' | 'start' | 'ready' | 'checks' | 'teardown' }
   | { type: 'service'; name: string; state: 'starting' | 'ready'; url?: string; ms?: number }
-  | { type: 'server-start'; command: string; port: number }
+  | { type: 'server-start'; command: string; port: number; /** process group id of the local runtime */ pid?: number }
   | { type: 'server-ready'; ms: number }
   | { type: 'server-output'; stream: 'stdout' | 'stderr'; line: string }
   | { type: 'server-exit'; exit: ExitInfo; expected: boolean }

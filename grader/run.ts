@@ -143,8 +143,8 @@ async function execute(
     sinceStart = [];
     exitExpected = false;
     const mine = server;
-    emit({ type: 'server-start', command: options.startCommand, port });
     mine.start();
+    emit({ type: 'server-start', command: options.startCommand, port, pid: mine.pid });
     void mine.exited().then((exit) => {
       if (mine !== server) return;
       emit({ type: 'server-exit', exit, expected: exitExpected });

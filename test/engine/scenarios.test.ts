@@ -1,0 +1,182 @@
+// The engine against misbehaving learner servers: each scenario must end with the right status and a
+// clear message within its budget, and leave no process behind.
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { defineLab, expectJson, expectEqual } from '../../grader/index.ts';
+import { runLab, type RunOptions } from '../../grader/run.ts';
+import type { RunEvent, RunResult } from '../../grader/events.ts';
+import { groupAlive } from '../../grader/runtime/process-group.ts';
+
+const FIXTURES = join(import.meta.dirname, '..', 'fixtures', 'servers');
+
+const lab = defineLab(
+  {
+    id: 'engine-scenario',
+    title: 'Engine scenario',
+    track: 'foundations',
+    summary: 'A lab used only to test the engine.',
+    difficulty: 'beginner',
+    estimatedMinutes: 1,
+    questions: [32],
+    checks: [
+      {
+        id: 'health',
+        title: 'GET /health',
+        hint: 'Answer {"status":"ok"}.',
+        timeoutMs: 4000,
+        async run({ http }) {
+          const res = await http.get('/health');
+          expectEqual(expectJson(res, 200), { status: 'ok' }, 'health body', res);
+        },
+      },
+      {
+        id: 'health-again',
+        title: 'GET /health again',
+        hint: 'Keep answering.',
+        timeoutMs: 4000,
+        async run({ http }) {
+          const res = await http.get('/health');
+          expectJson(res, 200);
+        },
+      },
+    ],
+  },
+  FIXTURES,
+);
+
+interface Outcome {
+  result: RunResult;
+  events: RunEvent[];
+  pids: number[];
+  elapsedMs: number;
+}
+
+async function scenario(server: string, options: Partial<RunOptions> = {}, during?: (run: ReturnType<typeof runLab>, events: RunEvent[]) => void): Promise<Outcome> {
+  const started = performance.now();
+  const run = runLab({ lab, dir: FIXTURES, startCommand: `node ${server}`, seed: 42, readyTimeoutMs: 3000, requestTimeoutMs: 1500, ...options });
+  const events: RunEvent[] = [];
+  const pids: number[] = [];
+  run.on((e) => {
+    events.push(e);
+    if (e.type === 'server-start' && e.pid) pids.push(e.pid);
+    during?.(run, events);
+  });
+  const result = await run.result;
+  return { result, events, pids, elapsedMs: performance.now() - started };
+}
+
+function expectNothingLeft(o: Outcome) {
+  expect(o.pids.length).toBeGreaterThan(0);
+  for (const pid of o.pids) expect(groupAlive(pid), `process group ${pid} still alive`).toBe(false);
+}
+
+describe('engine scenarios', () => {
+  it('a good server passes, with the seed and timings reported', async () => {
+    const o = await scenario('ok.js');
+    expect(o.result.status).toBe('pass');
+    expect(o.result.exitCode).toBe(0);
+    expect(o.result.seed).toBe(42);
+    expect(o.result.timings.readyMs).toBeGreaterThan(0);
+    expect(o.events[0].type).toBe('run-start');
+    expect(o.events.at(-1)?.type).toBe('run-end');
+    expectNothingLeft(o);
+  });
+
+  it('crashes at start: error (exit 2), says it exited before listening, shows its output', async () => {
+    const o = await scenario('crash-at-start.js');
+    expect(o.result.status).toBe('error');
+    expect(o.result.exitCode).toBe(2);
+    expect(o.result.message).toMatch(/exited before it listened on port \d+ \(exit code 1\)/);
+    expect(o.result.serverOutput.join('\n')).toContain('simulated crash at start');
+    expect(o.result.checks.every((c) => c.status === 'skip')).toBe(true);
+    expect(o.elapsedMs).toBeLessThan(3000);
+    expectNothingLeft(o);
+  });
+
+  it('never listens on PORT: error (exit 2) after the ready budget, naming PORT', async () => {
+    const o = await scenario('never-listens.js', { readyTimeoutMs: 1500 });
+    expect(o.result.exitCode).toBe(2);
+    expect(o.result.message).toMatch(/did not listen on port \d+ within 2 s.*PORT/s);
+    expect(o.elapsedMs).toBeGreaterThan(1400);
+    expect(o.elapsedMs).toBeLessThan(1500 + 3000);
+    expectNothingLeft(o);
+  });
+
+  it('listens then hangs: the check fails with a timeout message within its budget', async () => {
+    const o = await scenario('hangs.js', { all: false });
+    expect(o.result.status).toBe('fail');
+    expect(o.result.exitCode).toBe(1);
+    const first = o.result.checks[0];
+    expect(first.failure?.message).toMatch(/No complete response within 1500 ms/);
+    expect(first.failure?.exchange?.request.url).toMatch(/\/health$/);
+    expect(first.durationMs).toBeLessThan(3000);
+    expect(o.result.checks[1].status).toBe('skip');
+    expectNothingLeft(o);
+  });
+
+  it('resets connections: fails saying the connection was reset', async () => {
+    const o = await scenario('resets.js');
+    expect(o.result.exitCode).toBe(1);
+    expect(o.result.checks[0].failure?.message).toMatch(/closed or reset the connection/);
+    expectNothingLeft(o);
+  });
+
+  it('sends garbage bytes: fails saying the reply is not valid HTTP', async () => {
+    const o = await scenario('garbage.js');
+    expect(o.result.exitCode).toBe(1);
+    expect(o.result.checks[0].failure?.message).toMatch(/not valid HTTP/);
+    expectNothingLeft(o);
+  });
+
+  it('sends a 100 MB body: reads at most 1 MiB, fails cleanly and fast', async () => {
+    const o = await scenario('huge-body.js');
+    expect(o.result.exitCode).toBe(1);
+    const f = o.result.checks[0].failure!;
+    expect(f.exchange?.response?.truncated).toBe(true);
+    expect(f.exchange?.response?.bytes).toBe(1024 * 1024);
+    expect(o.result.checks[0].durationMs).toBeLessThan(3000);
+    expectNothingLeft(o);
+  });
+
+  it('exits mid-run: the check says the server crashed, with its last lines; --all restarts it', async () => {
+    const o = await scenario('exits-mid-run.js', { all: true });
+    expect(o.result.exitCode).toBe(1);
+    const second = o.result.checks[1];
+    expect(second.status).toBe('fail');
+    expect(second.failure?.message).toMatch(/crashed while handling this request \(exit code 3\)|exited during this check \(exit code 3\)/);
+    expect(second.serverOutput?.join('\n')).toContain('out of cheese');
+    expectNothingLeft(o);
+  });
+
+  it('ignores SIGTERM (and so does its child): teardown escalates to SIGKILL after 2 s, nothing left', async () => {
+    const o = await scenario('stubborn.js');
+    expect(o.result.status).toBe('pass');
+    expect(o.result.timings.teardownMs).toBeGreaterThanOrEqual(1900);
+    expect(o.result.timings.teardownMs).toBeLessThan(4500);
+    expectNothingLeft(o);
+  });
+
+  it('Ctrl-C during a check: stops, tears down, exit 130, nothing left', async () => {
+    const o = await scenario('hangs.js', { requestTimeoutMs: 30_000 }, (run, events) => {
+      const last = events.at(-1);
+      if (last?.type === 'check-start') setTimeout(() => run.abort('Ctrl-C'), 200);
+    });
+    expect(o.result.exitCode).toBe(130);
+    expect(o.result.message).toMatch(/Ctrl-C/);
+    expect(o.elapsedMs).toBeLessThan(5000);
+    expectNothingLeft(o);
+  });
+
+  it('a check that throws something other than a CheckFailure is reported as a grader bug (exit 4)', async () => {
+    const buggy = defineLab({ ...lab, checks: [{ id: 'buggy', title: 'buggy', hint: 'n/a', async run() { (undefined as any).x; } }] }, FIXTURES);
+    const run = runLab({ lab: buggy, dir: FIXTURES, startCommand: 'node ok.js', seed: 1 });
+    const result = await run.result;
+    expect(result.exitCode).toBe(4);
+    expect(result.message).toMatch(/Grader bug/);
+    expect(result.checks[0].status).toBe('error');
+  });
+
+  it('--only with an unknown check id is a usage error with a suggestion', () => {
+    expect(() => runLab({ lab, dir: FIXTURES, startCommand: 'node ok.js', only: ['helth'] })).toThrow(/no check "helth". Did you mean "health"\?/);
+  });
+});
