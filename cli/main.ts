@@ -3,6 +3,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { readFileSync } from 'node:fs';
 import { GraderError } from '../grader/errors.ts';
 import { EXIT } from './exit.ts';
+import { suggest } from '../grader/suggest.ts';
 
 const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
 
@@ -34,9 +35,18 @@ Typical session:
   labs start http-basics       scaffold ./http-basics
   cd http-basics && labs check grade your server
 
-Exit codes: 0 passed, 1 a check failed, 2 your server could not run, 3 usage or environment error.`,
+Exit codes: 0 passed, 1 a check failed, 2 your server could not run, 3 usage or environment error.
+`,
     )
-    .action(async () => {
+    .usage('[command] [options]')
+    .allowExcessArguments(true)
+    .action(async (_opts: unknown, cmd: Command) => {
+      const command = cmd.args[0];
+      if (command !== undefined) {
+        const names = program.commands.map((c) => c.name());
+        const close = suggest(command, names);
+        program.error(`error: unknown command '${command}'${close ? `\n(Did you mean ${close}?)` : ''}\nRun \`labs --help\` to see the commands.`, { exitCode: EXIT.usage });
+      }
       const { runHome } = await import('./commands/home.ts');
       process.exitCode = await runHome();
     });
