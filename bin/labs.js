@@ -18,5 +18,7 @@ if (args.length === 1 && (args[0] === '--version' || args[0] === '-V')) {
   const { register } = await import('tsx/esm/api');
   register();
   const { main } = await import('../cli/main.ts');
-  process.exitCode = await main(process.argv);
+  // Exit as soon as the work is done: nothing left on the event loop is worth waiting for
+  // (stdout/stderr writes to pipes and files are synchronous on POSIX).
+  process.exit(await main(process.argv));
 }

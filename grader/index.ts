@@ -1,11 +1,14 @@
 // The engine's public API: what labs and front ends may import.
 export { defineLab, validateLab } from './define.ts';
 export { CheckFailure, GraderError, type FailureDetails, type GraderErrorCode } from './errors.ts';
-export { runLab, selectChecks, type LabRun, type RunOptions } from './run.ts';
+// runLab lives in ./run.ts (front ends import it from there): labs must load without the runtime.
+export type { LabRun, RunOptions } from './run.ts';
 export type { CheckResult, RunEvent, RunResult, CheckStatus, RunStatus } from './events.ts';
 export type * from './types.ts';
-export { HttpResponse, HttpProbe, type RequestOptions } from './probe/http.ts';
+export { HttpResponse, type HttpProbe, type RequestOptions } from './probe/http.ts';
 export { toCurl, type Exchange } from './probe/exchange.ts';
 export type { Hosted, HostedRequest, HostedHandler } from './probe/hosted.ts';
 export { Random } from './random.ts';
 export * from './expect.ts';
+export { expectProblem, problemErrors, PROBLEM_JSON, PROBLEM_SCHEMA, type Problem, type ProblemOptions } from './problem-details.ts';
+export { parseHttpDate, formatHttpDate, type HttpDateFormat } from './http-date.ts';

@@ -3,7 +3,7 @@
 import { EventEmitter } from 'node:events';
 import { CheckFailure, GraderError, type FailureDetails } from './errors.ts';
 import { describeExit, type CheckResult, type RunEvent, type RunResult } from './events.ts';
-import { HttpProbe } from './probe/http.ts';
+import { HttpProbe, loadUndici } from './probe/http.ts';
 import { hostHttp, type Hosted } from './probe/hosted.ts';
 import { newSeed, Random } from './random.ts';
 import { LocalServer } from './runtime/local.ts';
@@ -186,6 +186,7 @@ async function execute(
   // start + ready
   emit({ type: 'phase', phase: 'start' });
   launch(baseEnv);
+  void loadUndici(); // load the HTTP client while the server boots
   emit({ type: 'phase', phase: 'ready' });
   const ready = await server.waitReady(readyTimeoutMs, signal);
   timings.readyMs = 'ms' in ready ? ready.ms : undefined;
@@ -263,9 +264,10 @@ async function execute(
     const check = checks[index];
     if (signal.aborted) break;
     if (!server.running) {
-      // The server died in an earlier check (or a check left it stopped): bring it back for this one.
+      // The server died in an earlier check (or a check left it stopped): bring it back for this one,
+      // started normally (lab env), not with the env of a check that removed a variable to see it exit.
       try {
-        launch(currentEnv);
+        launch(baseEnv);
         await waitReadyOrFail('Restarting it for the next check');
       } catch (err) {
         results.push({ id: check.id, title: check.title, status: 'skip', durationMs: 0, failure: { message: `Not run: ${(err as Error).message}` } });

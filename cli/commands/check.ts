@@ -29,6 +29,10 @@ export async function runCheck(opts: CheckOptions, cwd: string): Promise<number>
     only: opts.only,
     readyTimeoutMs: opts.readyTimeout !== undefined ? opts.readyTimeout * 1000 : undefined,
   });
+  if (process.env.LABS_PROFILE) {
+    run.on((e) => { if (['run-start','server-start','server-ready','run-end','phase'].includes(e.type)) process.stderr.write(`[profile] ${Math.round(performance.now())} ms ${e.type} ${'phase' in e ? e.phase : ''}\n`); });
+    process.on('exit', () => process.stderr.write(`[profile] ${Math.round(performance.now())} ms exit\n`));
+  }
   if (!opts.json) {
     run.on(textReporter({ write: (t) => process.stdout.write(t), colour: shouldColour(process.stdout), verbose: opts.verbose }));
   }

@@ -1,6 +1,13 @@
 // ctx.http: an undici client bound to the learner's server. Every exchange is recorded so a failure can
 // show what was sent, what came back, and a curl command that sends it again.
-import { Agent, Client, request as undiciRequest, type Dispatcher } from 'undici';
+import type { Agent, Dispatcher } from 'undici';
+
+// undici is loaded on first use, so that loading a lab definition stays cheap (the CLI starts faster).
+let undiciModule: Promise<typeof import('undici')> | undefined;
+export function loadUndici(): Promise<typeof import('undici')> {
+  undiciModule ??= import('undici');
+  return undiciModule;
+}
 import { CheckFailure } from '../errors.ts';
 import { describeResponse, type Exchange, type RecordedRequest, type RecordedResponse } from './exchange.ts';
 
@@ -120,7 +127,7 @@ export interface HttpProbeOptions {
 
 export class HttpProbe {
   readonly baseUrl: string;
-  private readonly agent: Agent;
+  private agent?: Agent;
   private readonly timeoutMs: number;
   private readonly maxBodyBytes: number;
   private signal?: AbortSignal;
@@ -134,7 +141,6 @@ export class HttpProbe {
     this.maxBodyBytes = options.maxBodyBytes ?? MAX_BODY_BYTES;
     this.signal = options.signal;
     this.onExchange = options.onExchange;
-    this.agent = new Agent({ keepAliveTimeout: 1000, connect: { timeout: this.timeoutMs } });
   }
 
   /** The runner swaps the abort signal per check. */
@@ -190,12 +196,14 @@ export class HttpProbe {
     const started = performance.now();
     const exchange: Exchange = { request: recorded, durationMs: 0 };
     this.lastExchange = exchange;
-    const own = options.newConnection ? new Client(new URL(url).origin, { pipelining: 1, connect: { timeout: timeoutMs } }) : undefined;
+    const undici = await loadUndici();
+    this.agent ??= new undici.Agent({ keepAliveTimeout: 1000, connect: { timeout: this.timeoutMs } });
+    const own = options.newConnection ? new undici.Client(new URL(url).origin, { pipelining: 1, connect: { timeout: timeoutMs } }) : undefined;
     const dispatcher: Dispatcher = own ?? this.agent;
     const timeout = AbortSignal.timeout(timeoutMs);
     const signal = this.signal ? AbortSignal.any([this.signal, timeout]) : timeout;
     try {
-      const res = await undiciRequest(url, {
+      const res = await undici.request(url, {
         method: method as Dispatcher.HttpMethod,
         headers,
         body,
@@ -243,7 +251,7 @@ export class HttpProbe {
   }
 
   async close(): Promise<void> {
-    await this.agent.destroy().catch(() => {});
+    await this.agent?.destroy().catch(() => {});
   }
 }
 

@@ -1,0 +1,70 @@
+// npm run bench: how close `labs check` comes to the learner server's own start-to-ready time.
+// Prints medians of N runs on this machine. Goals: check <= 1.3 x start-to-ready + 0.3 s; --version <= 0.25 s.
+import { mkdtempSync, rmSync, symlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import { scaffold, ROOT } from '../cli/scaffold.ts';
+import { loadLab } from '../labs/index.ts';
+import { LocalServer } from '../grader/runtime/local.ts';
+import { freePort } from '../grader/runtime/ports.ts';
+
+const RUNS = Number(process.env.BENCH_RUNS ?? 5);
+const BIN = join(ROOT, 'bin', 'labs.js');
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const fmt = (ms: number) => `${(ms / 1000).toFixed(3)} s`;
+
+async function timeCommand(args: string[], cwd: string, expectExit = 0): Promise<number> {
+  const started = performance.now();
+  const r = await execa('node', [BIN, ...args], { cwd, reject: false, env: { NO_COLOR: '1' } });
+  const ms = performance.now() - started;
+  if (r.exitCode !== expectExit) throw new Error(`labs ${args.join(' ')} exited ${r.exitCode}:\n${r.stdout}\n${r.stderr}`);
+  return ms;
+}
+
+async function startToReady(dir: string): Promise<number> {
+  const server = new LocalServer({ command: 'npm start', cwd: dir, port: await freePort(), env: { ...process.env }, onLine: () => {} });
+  server.start();
+  const ready = await server.waitReady(30_000);
+  await server.stop();
+  if (ready.kind !== 'ready') throw new Error(`the solution did not start: ${ready.kind}`);
+  return ready.ms;
+}
+
+const lab = await loadLab('http-basics');
+const dir = mkdtempSync(join(tmpdir(), 'labs-bench-'));
+try {
+  scaffold({ lab, dir, overlays: [join(lab.dir, 'solution')], force: true });
+  symlinkSync(join(ROOT, 'node_modules'), join(dir, 'node_modules'), 'dir');
+  // Warm-up (tsx's transform cache, npm's own start-up) so every figure is a warm one.
+  await startToReady(dir);
+  await timeCommand(['check'], dir);
+
+  const ready: number[] = [];
+  const check: number[] = [];
+  const version: number[] = [];
+  const list: number[] = [];
+  for (let i = 0; i < RUNS; i++) {
+    ready.push(await startToReady(dir));
+    check.push(await timeCommand(['check'], dir));
+    version.push(await timeCommand(['--version'], dir));
+    list.push(await timeCommand(['list'], dir));
+  }
+  const r = median(ready);
+  const c = median(check);
+  const goal = 1.3 * r + 300;
+  const rows: [string, string][] = [
+    ['learner server start-to-ready (npm start, http-basics solution)', fmt(r)],
+    ['labs check wall time (http-basics solution, 9 checks)', fmt(c)],
+    ['ratio check / start-to-ready', `${(c / r).toFixed(2)}x`],
+    ['goal: check <= 1.3 x ready + 0.3 s', `${fmt(goal)} -> ${c <= goal ? 'met' : 'NOT met'}`],
+    ['labs --version', `${fmt(median(version))} (goal 0.250 s: ${median(version) <= 250 ? 'met' : 'NOT met'})`],
+    ['labs list', fmt(median(list))],
+  ];
+  console.log(`backend-labs bench: median of ${RUNS} runs, node ${process.version}, ${new Date().toISOString()}`);
+  const width = Math.max(...rows.map(([k]) => k.length));
+  for (const [k, v] of rows) console.log(`  ${k.padEnd(width)}  ${v}`);
+} finally {
+  rmSync(dir, { recursive: true, force: true });
+}
