@@ -8,6 +8,7 @@ import { hostHttp, type Hosted } from './probe/hosted.ts';
 import { newSeed, Random } from './random.ts';
 import { LocalServer } from './runtime/local.ts';
 import { freePort } from './runtime/ports.ts';
+import { RunTempDirs } from './runtime/temp-dirs.ts';
 import type { CheckContext, CheckDefinition, ExitInfo, Lab, RestartOptions, ServerControl } from './types.ts';
 import { suggest } from './suggest.ts';
 
@@ -118,7 +119,8 @@ async function execute(
   // Lab env, drawn from the seed so values vary between runs but replay with --seed.
   const envRandom = random.fork('env');
   const labEnv: Record<string, string> = {};
-  for (const [name, knob] of Object.entries(lab.env)) labEnv[name] = typeof knob.value === 'function' ? knob.value(envRandom) : knob.value;
+  const tempDirs = new RunTempDirs(lab.id);
+  for (const [name, knob] of Object.entries(lab.env)) labEnv[name] = typeof knob.value === 'function' ? knob.value(envRandom, tempDirs) : knob.value;
   Object.assign(labEnv, options.env ?? {});
 
   const port = await freePort();
@@ -159,6 +161,7 @@ async function execute(
     await server.stop();
     await Promise.all(hosted.map((h) => h.close().catch(() => {})));
     await http.close();
+    tempDirs.remove();
     timings.teardownMs = Math.round(performance.now() - td);
     timings.totalMs = Math.round(performance.now() - t0);
     const ran = new Set(results.map((r) => r.id));

@@ -13,8 +13,14 @@ export type Difficulty = (typeof DIFFICULTIES)[number];
 
 export interface EnvKnob {
   description: string;
-  /** The value the grader gives the server; a function draws it from the run's seed. */
-  value: string | ((random: Random) => string);
+  /** The value the grader gives the server; a function draws it from the run's seed (and may ask for a per-run folder). */
+  value: string | ((random: Random, run: EnvContext) => string);
+}
+
+/** What an env knob's value function may use besides the seed. */
+export interface EnvContext {
+  /** A folder made for this run (or `sub`, a sub-folder inside it), empty at start, removed at teardown. */
+  tempDir(sub?: string): string;
 }
 
 export interface CheckDefinition {
