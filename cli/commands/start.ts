@@ -1,9 +1,9 @@
 import { existsSync } from 'node:fs';
-import { join, relative, resolve } from 'node:path';
+import { delimiter, join, relative, resolve, sep } from 'node:path';
 import { execa } from 'execa';
 import { loadLab } from '../../labs/index.ts';
 import { palette, shouldColour } from '../../grader/report/colour.ts';
-import { scaffold } from '../scaffold.ts';
+import { ROOT, scaffold } from '../scaffold.ts';
 
 export interface StartOptions {
   force?: boolean;
@@ -31,15 +31,25 @@ export async function runStart(id: string, dir: string | undefined, opts: StartO
     }
     process.stdout.write(c.dim(`Dependencies installed in ${((performance.now() - started) / 1000).toFixed(1)} s\n`));
   }
+  const labsCmd = labsCommand();
   process.stdout.write(
     [
       '',
       'Next:',
       `  cd ${shown}`,
       `  read README.md            the contract your server must meet`,
-      `  labs check                grade it (labs check --all runs every check)`,
+      `  ${labsCmd} check${' '.repeat(Math.max(1, 24 - labsCmd.length - 6))}grade it (add --all to run every check)`,
+      ...(labsCmd === 'labs' ? [] : ['', c.dim(`Tip: run \`npm link\` once in ${ROOT} to type just \`labs\` anywhere.`)]),
       '',
     ].join('\n'),
   );
   return 0;
+}
+
+/** `labs` when it is on the PATH, otherwise an npx command that finds this installation. */
+function labsCommand(): string {
+  for (const dir of (process.env.PATH ?? '').split(delimiter)) {
+    if (dir && existsSync(join(dir, 'labs')) && !dir.includes(`${sep}node_modules${sep}.bin`)) return 'labs';
+  }
+  return `npx --prefix ${ROOT} labs`;
 }
