@@ -12,3 +12,7 @@ export { Random } from './random.ts';
 export * from './expect.ts';
 export { expectProblem, problemErrors, PROBLEM_JSON, PROBLEM_SCHEMA, type Problem, type ProblemOptions } from './problem-details.ts';
 export { parseHttpDate, formatHttpDate, type HttpDateFormat } from './http-date.ts';
+export { encodeMultipart, uploadFiles, curlUpload, describeUpload, seededBytes, leadingBytes, type UploadFile, type UploadOptions } from './probe/multipart.ts';
+export { streamUpload, type StreamUploadOptions, type StreamUploadResult } from './probe/stream-upload.ts';
+export { snapshotDir, addedEntries, isInside, fileSha256, sha256Hex, type DirEntry } from './probe/files.ts';
+export { webhookSecret, signWebhook, webhookHeaders, verifyWebhook, type WebhookVerification } from './probe/webhooks.ts';

@@ -8,6 +8,8 @@ export interface RecordedRequest {
   body?: string;
   bodyBytes: number;
   bodyNote?: string;
+  /** A reproduction written by the check (e.g. `curl -F` for a multipart upload), used instead of the generated one. */
+  curl?: string;
 }
 
 export interface RecordedResponse {
@@ -36,6 +38,7 @@ export function shellQuote(s: string): string {
 
 /** `curl -i ...` that sends the same request. */
 export function toCurl(req: RecordedRequest): string {
+  if (req.curl) return req.curl;
   const parts = ['curl', '-i'];
   if (req.method === 'HEAD') parts.push('-I');
   else if (req.method !== 'GET' || req.body !== undefined) parts.push('-X', req.method);
