@@ -1,6 +1,10 @@
-// `labs` with no command. Not a terminal: print the list and exit 0.
+// `labs` with no command. In a terminal: the interactive home screen (ink, loaded only here). Not a
+// terminal (a pipe, CI, TERM=dumb): print the list and exit 0.
+import { canInteract } from '../tui/tty.ts';
 import { runList } from './list.ts';
 
-export async function runHome(): Promise<number> {
-  return runList({});
+export async function runHome(cwd: string = process.cwd()): Promise<number> {
+  if (!canInteract()) return runList({});
+  const { runHomeTui } = await import('../tui/home.tsx');
+  return runHomeTui({ cwd });
 }
