@@ -16,3 +16,4 @@ export { encodeMultipart, uploadFiles, curlUpload, describeUpload, seededBytes, 
 export { streamUpload, type StreamUploadOptions, type StreamUploadResult } from './probe/stream-upload.ts';
 export { snapshotDir, addedEntries, isInside, fileSha256, sha256Hex, type DirEntry } from './probe/files.ts';
 export { webhookSecret, signWebhook, webhookHeaders, verifyWebhook, type WebhookVerification } from './probe/webhooks.ts';
+export { expectSfList, expectSfDictionary, expectSfItem, parseSfList, parseSfDictionary, parseSfItem, showSfValue, SfToken, type SfMember, type SfBareItem } from './structured-fields.ts';
