@@ -48,7 +48,7 @@ Exit codes: 0 passed, 1 a check failed, 2 your server could not run, 3 usage or 
         program.error(`error: unknown command '${command}'${close ? `\n(Did you mean ${close}?)` : ''}\nRun \`labs --help\` to see the commands.`, { exitCode: EXIT.usage });
       }
       const { runHome } = await import('./commands/home.ts');
-      process.exitCode = await runHome();
+      process.exitCode = await runHome(userCwd());
     });
 
   program
@@ -83,6 +83,7 @@ Exit codes: 0 passed, 1 a check failed, 2 your server could not run, 3 usage or 
     .option('-v, --verbose', "stream your server's output while checking")
     .addOption(new Option('--ready-timeout <seconds>', 'how long your server may take to start listening').argParser(positiveInt('--ready-timeout')))
     .option('-C, --dir <path>', 'the lab folder (default: the current folder or a parent)')
+    .option('-w, --watch', 're-run the checks on every save in the lab folder (Ctrl-C stops)')
     .action(async (opts) => {
       const { runCheck } = await import('./commands/check.ts');
       process.exitCode = await runCheck(opts, userCwd());
@@ -105,6 +106,46 @@ Exit codes: 0 passed, 1 a check failed, 2 your server could not run, 3 usage or 
     .action(async (lab: string) => {
       const { runInfo } = await import('./commands/info.ts');
       process.exitCode = await runInfo(lab);
+    });
+
+  program
+    .command('progress')
+    .description('your results so far: every lab, its status, best run, runs, when you passed it')
+    .option('--json', 'print it as JSON')
+    .action(async (opts: { json?: boolean }) => {
+      const { runProgress } = await import('./commands/progress.ts');
+      process.exitCode = await runProgress(opts, userCwd());
+    });
+
+  program
+    .command('questions')
+    .description('the 50 interview questions, the labs that cover each, and which you are ready for')
+    .option('--json', 'print them as JSON')
+    .action(async (opts: { json?: boolean }) => {
+      const { runQuestions } = await import('./commands/questions.ts');
+      process.exitCode = await runQuestions(opts);
+    });
+
+  program
+    .command('reset')
+    .description("start a lab over: backs up your folder, writes a fresh starter, clears the lab's progress (asks first)")
+    .argument('<lab>', 'lab id')
+    .option('-y, --yes', 'do not ask (needed when not in a terminal)')
+    .option('-C, --dir <path>', 'the lab folder (default: where it was started)')
+    .option('--no-install', 'skip `npm install` when node_modules cannot be moved over')
+    .action(async (lab: string, opts: { yes?: boolean; dir?: string; install: boolean }) => {
+      const { runReset } = await import('./commands/reset.ts');
+      process.exitCode = await runReset(lab, opts, userCwd());
+    });
+
+  program
+    .command('solution')
+    .description('show the reference solution of a lab you passed')
+    .argument('<lab>', 'lab id')
+    .option('-f, --force', 'show it before you passed (with a warning)')
+    .action(async (lab: string, opts: { force?: boolean }) => {
+      const { runSolution } = await import('./commands/solution.ts');
+      process.exitCode = await runSolution(lab, opts);
     });
 
   return program;

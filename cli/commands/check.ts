@@ -1,11 +1,15 @@
 import { resolve } from 'node:path';
 import { loadLab } from '../../labs/index.ts';
 import { loadManifest } from '../../grader/manifest.ts';
-import { runLab } from '../../grader/run.ts';
+import { runLab, type RunOptions } from '../../grader/run.ts';
+import type { Lab } from '../../grader/types.ts';
 import { textReporter } from '../../grader/report/text.ts';
 import { toJson } from '../../grader/report/json.ts';
 import { shouldColour } from '../../grader/report/colour.ts';
 import { saveLastCheck } from '../last-check.ts';
+import { recordCheckRun } from '../progress.ts';
+import { bufferRun } from '../tui/run-source.ts';
+import { canDrawLive } from '../tui/tty.ts';
 
 export interface CheckOptions {
   all?: boolean;
@@ -15,25 +19,41 @@ export interface CheckOptions {
   verbose?: boolean;
   readyTimeout?: number;
   dir?: string;
+  /** Re-run on every save in the lab folder (cli/watch.ts). */
+  watch?: boolean;
 }
 
-export async function runCheck(opts: CheckOptions, cwd: string): Promise<number> {
-  const { dir, manifest } = loadManifest(resolve(cwd, opts.dir ?? '.'));
-  const lab = await loadLab(manifest.lab);
-  const run = runLab({
+/** The engine options for one run of `labs check` (also used by --watch and the TUI). */
+export function checkRunOptions(opts: CheckOptions, dir: string, startCommand: string, lab: Lab): RunOptions {
+  return {
     lab,
     dir,
-    startCommand: manifest.start,
+    startCommand,
     seed: opts.seed,
     all: opts.all,
     only: opts.only,
     readyTimeoutMs: opts.readyTimeout !== undefined ? opts.readyTimeout * 1000 : undefined,
-  });
+  };
+}
+
+export async function runCheck(opts: CheckOptions, cwd: string): Promise<number> {
+  if (opts.watch) {
+    const { runWatch } = await import('../watch.ts');
+    return runWatch(opts, cwd);
+  }
+  const { dir, manifest } = loadManifest(resolve(cwd, opts.dir ?? '.'));
+  const lab = await loadLab(manifest.lab);
+  const run = runLab(checkRunOptions(opts, dir, manifest.start, lab));
   if (process.env.LABS_PROFILE) {
     run.on((e) => { if (['run-start','server-start','server-ready','run-end','phase'].includes(e.type)) process.stderr.write(`[profile] ${Math.round(performance.now())} ms ${e.type} ${'phase' in e ? e.phase : ''}\n`); });
     process.on('exit', () => process.stderr.write(`[profile] ${Math.round(performance.now())} ms exit\n`));
   }
-  if (!opts.json) {
+  // In a terminal: the live view (ink, loaded only here; events are buffered while it loads).
+  let view: Promise<void> | undefined;
+  if (!opts.json && canDrawLive(process.stdout)) {
+    const source = bufferRun(run);
+    view = import('../tui/check.tsx').then(({ renderCheck }) => renderCheck(source, { verbose: opts.verbose }));
+  } else if (!opts.json) {
     run.on(textReporter({ write: (t) => process.stdout.write(t), colour: shouldColour(process.stdout), verbose: opts.verbose }));
   }
   // Ctrl-C / SIGTERM: stop the run, tear the server down, then exit. A second Ctrl-C exits at once
@@ -50,7 +70,9 @@ export async function runCheck(opts: CheckOptions, cwd: string): Promise<number>
   try {
     const result = await run.result;
     if (opts.json) process.stdout.write(JSON.stringify(toJson(result), null, 2) + '\n');
+    await view;
     if (result.exitCode !== 130) saveLastCheck(dir, result);
+    recordCheckRun(lab.id, lab.checks.length, result, dir);
     return result.exitCode;
   } finally {
     process.off('SIGINT', onSignal);

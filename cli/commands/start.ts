@@ -4,6 +4,7 @@ import { execa } from 'execa';
 import { loadLab } from '../../labs/index.ts';
 import { palette, shouldColour } from '../../grader/report/colour.ts';
 import { ROOT, scaffold } from '../scaffold.ts';
+import { ProgressStore } from '../progress.ts';
 
 export interface StartOptions {
   force?: boolean;
@@ -15,6 +16,8 @@ export async function runStart(id: string, dir: string | undefined, opts: StartO
   const lab = await loadLab(id);
   const target = resolve(cwd, dir ?? lab.id);
   const result = scaffold({ lab, dir: target, force: opts.force, template: opts.template });
+  // Progress: the lab is started, and lives here (the TUI checks it in this folder).
+  new ProgressStore().recordStart(lab.id, result.dir);
   const c = palette(shouldColour(process.stdout));
   const shown = relative(cwd, result.dir) || '.';
   process.stdout.write(`${c.green('✓')} Created ${c.bold(lab.title)} in ${shown}/ (${result.files.length} files)\n`);

@@ -1,10 +1,9 @@
 // `labs check` in a terminal: the live check view for one run. Loaded only in the TTY path.
 import React, { useEffect } from 'react';
 import { render, useApp } from 'ink';
-import type { LabRun } from '../../grader/run.ts';
 import { CheckView } from './components/check-view.tsx';
 import { useCheckView, useNow } from './hooks.ts';
-import { bufferRun, type RunSource } from './run-source.ts';
+import type { RunSource } from './run-source.ts';
 
 export function CheckApp({ source, verbose = false }: { source: RunSource; verbose?: boolean }) {
   const state = useCheckView(source, verbose);
@@ -22,9 +21,11 @@ export interface RenderStreams {
   stderr?: NodeJS.WriteStream;
 }
 
-/** Renders the run live until its run-end event has been drawn. */
-export async function renderCheck(run: LabRun, options: RenderStreams & { verbose?: boolean } = {}): Promise<void> {
-  const source = bufferRun(run);
+/**
+ * Renders a run live until its run-end event has been drawn. Pass the run's events buffered from its
+ * creation (bufferRun), so nothing is missed while ink loads.
+ */
+export async function renderCheck(source: RunSource, options: RenderStreams & { verbose?: boolean } = {}): Promise<void> {
   const instance = render(<CheckApp source={source} verbose={options.verbose} />, {
     stdout: options.stdout ?? process.stdout,
     stdin: options.stdin ?? process.stdin,

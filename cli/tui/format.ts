@@ -1,5 +1,7 @@
 // Pure formatting for the terminal UI: durations, verdicts, the sections a failure expands into.
 // No ink here, so it is cheap to import and unit-tested on its own.
+import { homedir } from 'node:os';
+import { relative, sep } from 'node:path';
 import type { CheckResult, RunResult } from '../../grader/events.ts';
 import { describeRequest, describeResponse, toCurl } from '../../grader/probe/exchange.ts';
 import { SERVER_PREFIX } from '../../grader/report/text.ts';
@@ -88,4 +90,12 @@ export function describeChanged(files: string[], max = 3): string {
   if (files.length === 1) return files[0];
   if (files.length <= max) return `${files.slice(0, -1).join(', ')} and ${files[files.length - 1]}`;
   return `${files.slice(0, max - 1).join(', ')} and ${files.length - max + 1} more`;
+}
+
+/** A folder for display: ./x when inside `cwd`, ~/x under the home folder, else absolute. */
+export function showDir(dir: string, cwd: string, home: string = homedir()): string {
+  const rel = relative(cwd, dir);
+  if (rel === '') return '.';
+  if (!rel.startsWith('..') && !rel.startsWith(sep) && !rel.includes(':')) return `./${rel}`;
+  return dir === home || dir.startsWith(home + sep) ? `~${dir.slice(home.length)}` : dir;
 }

@@ -3,15 +3,9 @@
 // (use-home-input.ts) turns keys into actions and the component renders. Unit-tested without ink.
 import { TRACKS, type Lab, type Track } from '../../grader/types.ts';
 import { labStatus, type LabRecord, type LabStatus } from '../progress.ts';
+import { TRACK_TITLES } from '../commands/list.ts';
 
-export const TRACK_TITLES: Record<Track, string> = {
-  foundations: 'Foundations',
-  'api-design': 'API design',
-  security: 'Security',
-  data: 'Data',
-  async: 'Async and realtime',
-  scaling: 'Scaling and architecture',
-};
+export { TRACK_TITLES };
 
 export interface LabItem {
   id: string;

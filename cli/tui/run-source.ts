@@ -25,3 +25,33 @@ export function bufferRun(run: Pick<LabRun, 'on'>, now: () => number = Date.now)
     },
   };
 }
+
+/** Minimal shape of a watch session's event feed (cli/watch.ts WatchSession). */
+export interface WatchFeed<E extends { type: string }> {
+  subscribe(listener: (event: E) => void): () => void;
+}
+
+export type TimedWatchListener<E> = (event: E, at: number, source?: RunSource) => void;
+
+/**
+ * A watch session's events, buffered from now on; each 'run' event gets its run's buffered events
+ * (subscribed synchronously, before the run emits anything).
+ */
+export function bufferWatch<E extends { type: string; run?: Pick<LabRun, 'on'> }>(feed: WatchFeed<E>, now: () => number = Date.now): { subscribe(listener: TimedWatchListener<E>): () => void } {
+  const seen: { event: E; at: number; source?: RunSource }[] = [];
+  const listeners = new Set<TimedWatchListener<E>>();
+  feed.subscribe((event) => {
+    const at = now();
+    const source = event.type === 'run' && event.run ? bufferRun(event.run, now) : undefined;
+    seen.push({ event, at, source });
+    if (seen.length > 40) seen.splice(1, seen.length - 40); // only late subscribers replay; keep the first ('watching')
+    for (const l of listeners) l(event, at, source);
+  });
+  return {
+    subscribe(listener) {
+      for (const s of seen) listener(s.event, s.at, s.source);
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+  };
+}

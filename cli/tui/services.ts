@@ -1,17 +1,20 @@
 // What the home screen does to the world (scaffold, install, run the grader, record progress), behind one
 // interface so the view stays a function of state and tests can drive it with temp folders.
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { homedir } from 'node:os';
-import { join, relative, resolve, sep } from 'node:path';
+import { join, resolve } from 'node:path';
 import { execa } from 'execa';
 import type { RunResult } from '../../grader/events.ts';
 import { MANIFEST } from '../../grader/manifest.ts';
 import { runLab, type LabRun } from '../../grader/run.ts';
+import { checkRunOptions } from '../commands/check.ts';
 import type { Lab } from '../../grader/types.ts';
 import { ProgressStore, type LabRecord } from '../progress.ts';
 import { saveLastCheck } from '../last-check.ts';
 import { scaffold } from '../scaffold.ts';
+import { showDir } from './format.ts';
 import { parseReadmeHints, type Hint } from './hints.ts';
+
+export { showDir };
 
 export interface StartOutcome {
   dir: string;
@@ -42,15 +45,6 @@ export interface ServiceOptions {
   env?: NodeJS.ProcessEnv;
   /** Run `npm install` after scaffolding (default: yes, unless LABS_NO_INSTALL=1). */
   install?: boolean;
-}
-
-/** A folder for display: relative to cwd when inside it, ~ for the home folder. */
-export function showDir(dir: string, cwd: string): string {
-  const rel = relative(cwd, dir);
-  if (rel === '') return '.';
-  if (!rel.startsWith('..') && !rel.startsWith(sep)) return `./${rel}`;
-  const home = homedir();
-  return dir.startsWith(home + sep) ? `~${dir.slice(home.length)}` : dir;
 }
 
 function labOfFolder(dir: string): string | undefined {
@@ -97,7 +91,7 @@ export function createServices(options: ServiceOptions): HomeServices {
     isLabFolder: (dir, labId) => labOfFolder(dir) === labId,
     check(lab, dir) {
       const manifest = JSON.parse(readFileSync(join(dir, MANIFEST), 'utf8')) as { start: string };
-      return runLab({ lab, dir, startCommand: manifest.start });
+      return runLab(checkRunOptions({}, dir, manifest.start, lab));
     },
     finished(lab, result, dir) {
       if (result.exitCode === 130) return;

@@ -2,14 +2,15 @@
 // elapsed time, a failure expands (sent, expected, received, curl, hint, the server's last lines), and
 // a summary line closes the run. Components only: state comes from check-state.ts via useCheckView.
 import React from 'react';
-import { Box, Static, Text } from 'ink';
+import { Box, Static, Text, useStdout } from 'ink';
 import type { CheckResult, RunResult } from '../../../grader/events.ts';
 import { SERVER_PREFIX } from '../../../grader/report/text.ts';
 import { waitingLine, type CheckViewState, type FinishedItem } from '../check-state.ts';
 import { failureSections, formatMs, summaryLine, verdictOf, type Section } from '../format.ts';
 import { spinnerFrame } from '../hooks.ts';
 
-function SectionView({ section }: { section: Section }) {
+/** `unwrapped`: the curl line keeps its full length (the terminal soft-wraps it, so it copies as one line). Only for <Static> output. */
+function SectionView({ section, unwrapped = false }: { section: Section; unwrapped?: boolean }) {
   const body = (color?: string, dim?: boolean) => (
     <Box paddingLeft={2}>
       <Text color={color} dimColor={dim}>
@@ -32,7 +33,15 @@ function SectionView({ section }: { section: Section }) {
       return (
         <Box flexDirection="column">
           <Text dimColor>{section.label}:</Text>
-          {body('cyan')}
+          {unwrapped ? (
+            <Box paddingLeft={2} width={section.body.length + 2} flexShrink={0}>
+              <Text color="cyan" wrap="truncate-end">
+                {section.body}
+              </Text>
+            </Box>
+          ) : (
+            body('cyan')
+          )}
         </Box>
       );
     case 'output':
@@ -52,19 +61,42 @@ function SectionView({ section }: { section: Section }) {
   }
 }
 
-export function FailureDetails({ result, startCommand }: { result: CheckResult; startCommand?: string }) {
+export function FailureDetails({ result, startCommand, unwrapped }: { result: CheckResult; startCommand?: string; unwrapped?: boolean }) {
+  const { stdout } = useStdout();
   const sections = failureSections(result, startCommand);
   if (sections.length === 0) return null;
+  // A long curl line widens this column; the other sections still wrap at the terminal's width.
+  const width = Math.max(20, (stdout.columns || 80) - 4);
   return (
     <Box flexDirection="column" paddingLeft={4}>
-      {sections.map((s, i) => (
-        <SectionView key={i} section={s} />
-      ))}
+      {sections.map((s, i) =>
+        unwrapped && s.tone !== 'curl' ? (
+          <Box key={i} width={width}>
+            <SectionView section={s} />
+          </Box>
+        ) : (
+          <SectionView key={i} section={s} unwrapped={unwrapped} />
+        ),
+      )}
     </Box>
   );
 }
 
-export function CheckLine({ result, index, total, startCommand, expand = true }: { result: CheckResult; index?: number; total?: number; startCommand?: string; expand?: boolean }) {
+export function CheckLine({
+  result,
+  index,
+  total,
+  startCommand,
+  expand = true,
+  unwrapped = false,
+}: {
+  result: CheckResult;
+  index?: number;
+  total?: number;
+  startCommand?: string;
+  expand?: boolean;
+  unwrapped?: boolean;
+}) {
   const pos = index !== undefined && total !== undefined ? <Text dimColor>[{index + 1}/{total}] </Text> : null;
   if (result.status === 'pass') {
     return (
@@ -88,7 +120,7 @@ export function CheckLine({ result, index, total, startCommand, expand = true }:
         <Text color="red">✗</Text> {pos}
         <Text bold>{result.title}</Text> <Text dimColor>[{result.id}] ({formatMs(result.durationMs)})</Text>
       </Text>
-      {expand ? <FailureDetails result={result} startCommand={startCommand} /> : null}
+      {expand ? <FailureDetails result={result} startCommand={startCommand} unwrapped={unwrapped} /> : null}
     </Box>
   );
 }
@@ -105,7 +137,7 @@ export function FinishedItemView({ item, startCommand }: { item: FinishedItem; s
         </Text>
       );
     case 'check':
-      return <CheckLine result={item.result} index={item.index} total={item.total} startCommand={startCommand} />;
+      return <CheckLine result={item.result} index={item.index} total={item.total} startCommand={startCommand} unwrapped />;
     case 'server-line':
       return (
         <Text dimColor>
