@@ -313,11 +313,16 @@ async function execute(
       signal: checkSignal,
       sleep: (ms) =>
         new Promise((resolve, reject) => {
-          const t = setTimeout(resolve, ms);
-          checkSignal.addEventListener('abort', () => {
+          const onAbort = () => {
             clearTimeout(t);
             reject(new Error('aborted'));
-          }, { once: true });
+          };
+          // Remove the listener when the timer fires: a check may sleep many times (polling).
+          const t = setTimeout(() => {
+            checkSignal.removeEventListener('abort', onAbort);
+            resolve();
+          }, ms);
+          checkSignal.addEventListener('abort', onAbort, { once: true });
         }),
       burst: (n, fn) => Promise.allSettled(Array.from({ length: n }, (_, i) => fn(i))),
       note: (message) => emit({ type: 'check-note', id: check.id, message }),
