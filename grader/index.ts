@@ -17,5 +17,6 @@ export { streamUpload, type StreamUploadOptions, type StreamUploadResult } from 
 export { snapshotDir, addedEntries, isInside, fileSha256, sha256Hex, type DirEntry } from './probe/files.ts';
 export { webhookSecret, signWebhook, webhookHeaders, verifyWebhook, type WebhookVerification } from './probe/webhooks.ts';
 export { expectSfList, expectSfDictionary, expectSfItem, parseSfList, parseSfDictionary, parseSfItem, showSfValue, SfToken, type SfMember, type SfBareItem } from './structured-fields.ts';
+export { parseContentDisposition, type ParsedDisposition, type DispositionResult } from './probe/disposition.ts';
 export { Cookies, parseSetCookie, setCookies, findSetCookie, expectSetCookie, isCookieRemoval, type SetCookie } from './probe/cookies.ts';
 export { sendChunked, type ChunkedRequestOptions } from './probe/chunked.ts';

@@ -18,6 +18,8 @@ export interface StreamUploadOptions {
   bodyNote?: string;
   /** Reproduction shown instead of the generated curl command. */
   curl?: string;
+  /** How long to wait after the headers before sending the body (default 150 ms). */
+  headerPauseMs?: number;
 }
 
 export interface StreamUploadResult {
@@ -79,6 +81,24 @@ export function streamUpload(options: StreamUploadOptions): Promise<StreamUpload
     let responded = false;
 
     const req = httpRequest(options.url, { method, headers, agent: false });
+
+    // A server that answers early and then closes (or resets) the connection makes our next write fail
+    // with EPIPE/ECONNRESET. The answer is still readable from the kernel, but Node marks the socket's
+    // readable side errored (dropping whatever it reads next) and destroys the socket at once. Keep
+    // reading for a moment instead, so "413, then reset" is seen as the 413 it is.
+    req.on('socket', (socket) => {
+      const destroy = socket.destroy;
+      socket.destroy = function (this: typeof socket, error?: Error) {
+        const code = (error as NodeJS.ErrnoException | undefined)?.code;
+        if (error && !responded && !settled && (code === 'EPIPE' || code === 'ECONNRESET')) {
+          const readable = (this as unknown as { _readableState?: { errored: unknown } })._readableState;
+          if (readable) readable.errored = null;
+          setTimeout(() => destroy.call(this, error), 200).unref();
+          return this;
+        }
+        return destroy.call(this, error);
+      };
+    });
 
     const finish = (transport?: StreamUploadResult['transport'], error?: string) => {
       if (settled) return;
@@ -158,9 +178,22 @@ export function streamUpload(options: StreamUploadOptions): Promise<StreamUpload
       if (!responded) finish('reset', `The server closed the connection after ${bytesSent} of ${options.body.length} body bytes, without sending any HTTP response.`);
     });
 
-    // Write in chunks, yielding between them so the response is read as soon as it arrives.
+    // Send the headers first and give the server a moment to refuse on them (Content-Length), as curl
+    // does for large bodies; then write in chunks, yielding so an answer is read as soon as it arrives.
     const pump = async () => {
       const body = options.body;
+      req.flushHeaders();
+      await new Promise<void>((r) => {
+        const t = setTimeout(done, options.headerPauseMs ?? 150);
+        function done() {
+          clearTimeout(t);
+          req.off('response', done);
+          req.off('close', done);
+          r();
+        }
+        req.once('response', done);
+        req.once('close', done);
+      });
       for (let offset = 0; offset < body.length && !settled && !responded; offset += chunkSize) {
         const chunk = body.subarray(offset, offset + chunkSize);
         const ok = req.write(chunk);
