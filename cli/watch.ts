@@ -3,7 +3,7 @@
 //   instead when the filesystem cannot notify (network filesystems) or watching fails, and it says so.
 // - WatchSession: one run at a time; a save during a run makes it stale (aborted, torn down, re-run).
 // - runWatch: the command; the ink view in a terminal, plain text otherwise.
-import { readdirSync, readFileSync, statfsSync, statSync, watch as fsWatch, type FSWatcher } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statfsSync, statSync, watch as fsWatch, type FSWatcher } from 'node:fs';
 import { join, relative, resolve, sep } from 'node:path';
 import { EventEmitter } from 'node:events';
 import { GraderError } from '../grader/errors.ts';
@@ -181,14 +181,23 @@ export function watchTree(rootDir: string, options: TreeWatcherOptions): TreeWat
   const watchers = new Map<string, FSWatcher>();
   let pollTimer: NodeJS.Timeout | undefined;
 
+  // Files that existed when last seen: a path that appears and vanishes within one batch (an editor's or
+  // sed's temp file renamed over the real one) is not reported; a known file that vanished is.
+  const known = new Set<string>();
   const flush = () => {
     timer = undefined;
     if (closed || pending.size === 0) return;
-    const files = [...pending].sort();
+    const files: string[] = [];
+    for (const rel of [...pending].sort()) {
+      if (existsSync(join(root, rel))) {
+        known.add(rel);
+        files.push(rel);
+      } else if (known.delete(rel)) files.push(rel);
+    }
     pending.clear();
     const at = firstSeen;
     firstSeen = 0;
-    options.onChange(files, at);
+    if (files.length > 0) options.onChange(files, at);
   };
   const changed = (rel: string) => {
     if (closed) return;
@@ -205,6 +214,7 @@ export function watchTree(rootDir: string, options: TreeWatcherOptions): TreeWat
     mode = 'poll';
     reason = why;
     let before = snapshot(root, ignore);
+    for (const rel of before.keys()) known.add(rel);
     const tick = () => {
       if (closed) return;
       const after = snapshot(root, ignore);
@@ -287,7 +297,7 @@ export function watchTree(rootDir: string, options: TreeWatcherOptions): TreeWat
   if (network) startPolling(`${network}, so it is polled every ${pollMs} ms instead`);
   else {
     try {
-      walk(root, ignore, () => {}, addDir);
+      walk(root, ignore, (rel) => known.add(rel), addDir);
     } catch (err) {
       const e = err as NodeJS.ErrnoException;
       startPolling(`file watching is not available here (${e.code ?? e.message}${e.code === 'ENOSPC' ? ': the inotify watch limit is reached' : ''}), so it is polled every ${pollMs} ms instead`);
@@ -317,7 +327,7 @@ export function watchTree(rootDir: string, options: TreeWatcherOptions): TreeWat
 export type WatchEvent =
   | { type: 'watching'; dir: string; mode: WatchMode; reason?: string }
   | { type: 'fallback'; reason: string }
-  | { type: 'run'; n: number; trigger: 'start' | 'change' | 'manual'; changed: string[]; run: LabRun }
+  | { type: 'run'; n: number; trigger: 'start' | 'change' | 'manual'; changed: string[]; run: LabRun; /** when the first of the changes was seen */ changedAt?: number }
   | { type: 'stale'; n: number; changed: string[] }
   | { type: 'verdict'; n: number; result: RunResult; changed: string[]; trigger: 'start' | 'change' | 'manual'; saveToVerdictMs?: number }
   | { type: 'stopped' };
@@ -399,12 +409,18 @@ export class WatchSession {
     const run = this.options.makeRun();
     const current = { n, run, changed, stale: false };
     this.current = current;
-    this.emit({ type: 'run', n, trigger, changed, run });
+    // The verdict is known at the last check-end; run-end only follows the teardown.
+    let decidedAt: number | undefined;
+    run.on((e) => {
+      if (e.type === 'check-end') decidedAt = this.now();
+    });
+    this.emit({ type: 'run', n, trigger, changed, run, changedAt: at });
     void run.result.then((result) => {
       this.current = undefined;
       if (!current.stale && result.exitCode !== 130) {
         this.options.onVerdict?.(result);
-        this.emit({ type: 'verdict', n, result, changed, trigger, saveToVerdictMs: at !== undefined && trigger === 'change' ? this.now() - at : undefined });
+        const verdictAt = decidedAt ?? this.now();
+        this.emit({ type: 'verdict', n, result, changed, trigger, saveToVerdictMs: at !== undefined && trigger === 'change' ? verdictAt - at : undefined });
       }
       if (this.stopped) {
         this.finish();

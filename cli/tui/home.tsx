@@ -8,7 +8,7 @@ import { readyQuestions } from '../progress.ts';
 import { CheckView } from './components/check-view.tsx';
 import { HintsPanel, HomeView, MessageLine } from './components/home-view.tsx';
 import { hintsFor, type Hint } from './hints.ts';
-import { homeReducer, initialHome, selectedLab, toItem, type HomeState } from './home-state.ts';
+import { homeReducer, initialHome, selectedLab, toItem, type HomeAction, type HomeState } from './home-state.ts';
 import { spinnerFrame, useCheckView, useNow } from './hooks.ts';
 import { bufferRun, type RunSource } from './run-source.ts';
 import { createServices, showDir, type HomeServices } from './services.ts';
@@ -46,7 +46,7 @@ export interface HomeAppProps {
 
 export function HomeApp({ labs, services }: HomeAppProps) {
   const byId = useMemo(() => new Map(labs.map((l) => [l.id, l])), [labs]);
-  const [state, dispatch] = useReducer(homeReducer, undefined, () => {
+  const [state, reactDispatch] = useReducer(homeReducer, undefined, () => {
     const records = services.records();
     const warnings = services.drainWarnings();
     return initialHome(
@@ -54,7 +54,16 @@ export function HomeApp({ labs, services }: HomeAppProps) {
       warnings.length ? { tone: 'warning', text: warnings.join(' ') } : undefined,
     );
   });
+  // Key handlers read the latest state from a mirror kept in step with the reducer, so two keys pressed
+  // before React re-renders (fast typing, key repeat) are each judged on the state the previous one made.
+  const latest = useRef(state);
+  const dispatch = useCallback((action: HomeAction) => {
+    latest.current = homeReducer(latest.current, action);
+    reactDispatch(action);
+  }, []);
   const [active, setActive] = useState<ActiveRun>();
+  const activeRef = useRef(active);
+  activeRef.current = active;
   const startAbort = useRef<AbortController>(undefined);
   const quitAfterRun = useRef(false);
   const { exit } = useApp();
@@ -69,7 +78,7 @@ export function HomeApp({ labs, services }: HomeAppProps) {
     dispatch({ type: 'records', records: services.records() });
     const warnings = services.drainWarnings();
     if (warnings.length) dispatch({ type: 'message', message: { tone: 'warning', text: warnings.join(' ') } });
-  }, [services]);
+  }, [services, dispatch]);
 
   const hintsOf = (labId: string | undefined): Hint[] => {
     const lab = labId ? byId.get(labId) : undefined;
@@ -80,7 +89,9 @@ export function HomeApp({ labs, services }: HomeAppProps) {
   const startCheck = (lab: Lab, dir: string) => {
     const run = services.check(lab, dir);
     const source = bufferRun(run);
-    setActive({ labId: lab.id, dir, run, source });
+    const next = { labId: lab.id, dir, run, source };
+    activeRef.current = next;
+    setActive(next);
     dispatch({ type: 'check-begin', labId: lab.id, dir });
     void run.result.then((result) => {
       services.finished(lab, result, dir);
@@ -92,7 +103,7 @@ export function HomeApp({ labs, services }: HomeAppProps) {
 
   const handlers = {
     activate() {
-      const item = selectedLab(state);
+      const item = selectedLab(latest.current);
       const lab = item && byId.get(item.id);
       if (!item || !lab) return;
       dispatch({ type: 'filter-accept' });
@@ -123,24 +134,28 @@ export function HomeApp({ labs, services }: HomeAppProps) {
         });
     },
     rerun() {
-      const lab = active && byId.get(active.labId);
-      if (lab && active) startCheck(lab, active.dir);
+      const current = activeRef.current;
+      const lab = current && byId.get(current.labId);
+      if (lab && current) startCheck(lab, current.dir);
     },
     nextHint() {
-      const labId = state.screen.kind === 'check' ? state.screen.labId : selectedLab(state)?.id;
+      const s = latest.current;
+      const labId = s.screen.kind === 'check' ? s.screen.labId : selectedLab(s)?.id;
       dispatch({ type: 'hint', labId, available: hintsOf(labId).length });
     },
     abortAndQuit() {
       quitAfterRun.current = true;
-      if (state.screen.kind === 'check' && !state.screen.done && active) {
-        active.run.abort('quit');
+      const s = latest.current;
+      const current = activeRef.current;
+      if (s.screen.kind === 'check' && !s.screen.done && current) {
+        current.run.abort('quit');
         return;
       }
       startAbort.current?.abort();
       dispatch({ type: 'quit' });
     },
   };
-  useHomeInput(state, dispatch, handlers);
+  useHomeInput(latest, dispatch, handlers);
 
   if (state.screen.kind === 'check' && active) {
     return <CheckScreen key={state.screen.run} active={active} state={state} hints={hintsOf(active.labId)} cwd={services.cwd} />;

@@ -1,6 +1,6 @@
 // Input for the home screen: keys become intents (pure, keyToIntent in home-state.ts); plain state changes
 // go to the reducer, the rest (start, check, abort) to the handlers the app provides.
-import type { Dispatch } from 'react';
+import type { Dispatch, RefObject } from 'react';
 import { useInput } from 'ink';
 import { keyToIntent, type HomeAction, type HomeState } from './home-state.ts';
 
@@ -11,10 +11,11 @@ export interface HomeHandlers {
   abortAndQuit(): void;
 }
 
-export function useHomeInput(state: HomeState, dispatch: Dispatch<HomeAction>, handlers: HomeHandlers, isActive = true): void {
+/** `state` is a ref to the latest state (see HomeApp), so consecutive keys never see a stale one. */
+export function useHomeInput(state: RefObject<HomeState>, dispatch: Dispatch<HomeAction>, handlers: HomeHandlers, isActive = true): void {
   useInput(
     (input, key) => {
-      const intent = keyToIntent(state, input, key);
+      const intent = keyToIntent(state.current, input, key);
       if (!intent) return;
       switch (intent.type) {
         case 'activate':

@@ -7,6 +7,7 @@ import { CheckLine, LiveLine, Summary } from './components/check-view.tsx';
 import { describeChanged, formatMs } from './format.ts';
 import { useCheckView, useNow } from './hooks.ts';
 import type { TimedWatchListener } from './run-source.ts';
+import type { CheckViewState } from './check-state.ts';
 import { initialWatchView, watchViewReducer, type HistoryItem, type WatchViewState } from './watch-state.ts';
 import type { RenderStreams } from './check.tsx';
 
@@ -74,6 +75,25 @@ function LastVerdict({ last, startCommand }: { last: NonNullable<WatchViewState[
   );
 }
 
+/** The run in progress, compact: how many passed so far, and a failure as soon as it happens. */
+function CurrentChecks({ state }: { state: CheckViewState }) {
+  const checks = state.finished.flatMap((f) => (f.kind === 'check' ? [f] : []));
+  const passed = checks.filter((c) => c.result.status === 'pass').length;
+  const failed = checks.filter((c) => c.result.status === 'fail' || c.result.status === 'error');
+  return (
+    <Box flexDirection="column">
+      {passed > 0 ? (
+        <Text>
+          <Text color="green">✓</Text> {passed} of {state.total} passed
+        </Text>
+      ) : null}
+      {failed.map((f) => (
+        <CheckLine key={f.key} result={f.result} index={f.index} total={f.total} startCommand={state.startCommand} />
+      ))}
+    </Box>
+  );
+}
+
 export function WatchApp({ feed, interactive = false, onQuit, onRerun }: { feed: WatchFeedSource; interactive?: boolean; onQuit?: () => void; onRerun?: () => void }) {
   const [state, dispatch] = useReducer(watchViewReducer, undefined, () => initialWatchView());
   useEffect(() => feed.subscribe((event, at, source) => dispatch({ type: 'watch', event, at, source })), [feed]);
@@ -103,6 +123,7 @@ export function WatchApp({ feed, interactive = false, onQuit, onRerun }: { feed:
               Run {current.n} · {why(current)}
               {current.stale ? ' · files changed again: stopping it to run the new code' : ''}
             </Text>
+            <CurrentChecks state={run} />
             {run.result ? null : <LiveLine state={run} now={now} />}
           </Box>
         ) : null}
