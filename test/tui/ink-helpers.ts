@@ -1,6 +1,8 @@
 // Awaiting what an ink app shows, without sleeps: every frame ink writes to ink-testing-library's stdout
 // is checked against the predicate as it is written.
 import { EventEmitter } from 'node:events';
+import type React from 'react';
+import { render as inkRender } from 'ink';
 import { stripVTControlCharacters as stripAnsi } from 'node:util';
 import type { RunEvent } from '../../grader/events.ts';
 import type { LabRun } from '../../grader/run.ts';
@@ -98,4 +100,52 @@ export class FakeRun implements LabRun {
     this.aborted = reason;
     this.onAbort?.(reason);
   }
+}
+
+/**
+ * Like ink-testing-library's render (injected streams, debug mode: every frame written whole), but also
+ * exposes `exited`, which resolves when the app exits by itself (useApp().exit()).
+ */
+export function renderApp(tree: React.ReactElement, options: { columns?: number; rows?: number } = {}) {
+  const frames: string[] = [];
+  const stdout = Object.assign(new EventEmitter(), {
+    columns: options.columns ?? 110,
+    rows: options.rows ?? 40,
+    isTTY: true,
+    frames,
+    write(chunk: string) {
+      frames.push(chunk);
+      return true;
+    },
+    lastFrame: () => frames.at(-1),
+  });
+  let pending: string | null = null;
+  const stdin = Object.assign(new EventEmitter(), {
+    isTTY: true,
+    setEncoding() {},
+    setRawMode() {},
+    resume() {},
+    pause() {},
+    ref() {},
+    unref() {},
+    read() {
+      const data = pending;
+      pending = null;
+      return data;
+    },
+    write(data: string) {
+      pending = data;
+      stdin.emit('readable');
+      stdin.emit('data', data);
+    },
+  });
+  const instance = inkRender(tree, {
+    stdout: stdout as unknown as NodeJS.WriteStream,
+    stdin: stdin as unknown as NodeJS.ReadStream,
+    stderr: stdout as unknown as NodeJS.WriteStream,
+    debug: true,
+    exitOnCtrlC: false,
+    patchConsole: false,
+  });
+  return { stdout, stdin, frames, lastFrame: stdout.lastFrame, exited: instance.waitUntilExit(), unmount: () => instance.unmount() };
 }
