@@ -52,7 +52,7 @@ export async function runCheck(opts: CheckOptions, cwd: string): Promise<number>
   let view: Promise<void> | undefined;
   if (!opts.json && canDrawLive(process.stdout)) {
     const source = bufferRun(run);
-    view = import('../tui/check.tsx').then(({ renderCheck }) => renderCheck(source, { verbose: opts.verbose }));
+    view = import('../tui/live.ts').then(({ showLive }) => showLive(source, { verbose: opts.verbose }));
   } else if (!opts.json) {
     run.on(textReporter({ write: (t) => process.stdout.write(t), colour: shouldColour(process.stdout), verbose: opts.verbose }));
   }

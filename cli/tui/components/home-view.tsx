@@ -74,7 +74,20 @@ function Field({ name, children }: { name: string; children: React.ReactNode }) 
   );
 }
 
-export function Details({ lab, hints, shownHints, showDir }: { lab: LabItem; hints: Hint[]; shownHints: number; showDir: (dir: string) => string }) {
+export function Details({
+  lab,
+  hints,
+  shownHints,
+  showDir,
+  compact = false,
+}: {
+  lab: LabItem;
+  hints: Hint[];
+  shownHints: number;
+  showDir: (dir: string) => string;
+  /** A short terminal: questions by number only. */
+  compact?: boolean;
+}) {
   const rec = lab.record;
   const where = rec?.dir ? showDir(rec.dir) : undefined;
   const action = lab.status.kind === 'new' || !where ? `start it in ./${lab.id}` : `check it in ${where}`;
@@ -112,15 +125,21 @@ export function Details({ lab, hints, shownHints, showDir }: { lab: LabItem; hin
           </Field>
         ) : null}
       </Box>
-      <Box marginTop={1} flexDirection="column">
-        <Text dimColor>Interview questions it covers ({lab.questions.length}):</Text>
-        {lab.questions.map((n) => (
-          <Text key={n} wrap="truncate-end">
-            {'  '}
-            <Text dimColor>{String(n).padStart(2)}.</Text> {n >= 1 && n <= QUESTIONS.length ? question(n) : '?'}
-          </Text>
-        ))}
-      </Box>
+      {compact ? (
+        <Field name="Questions">
+          {lab.questions.join(', ')} <Text dimColor>(labs questions)</Text>
+        </Field>
+      ) : (
+        <Box marginTop={1} flexDirection="column">
+          <Text dimColor>Interview questions it covers ({lab.questions.length}):</Text>
+          {lab.questions.map((n) => (
+            <Text key={n} wrap="truncate-end">
+              {'  '}
+              <Text dimColor>{String(n).padStart(2)}.</Text> {n >= 1 && n <= QUESTIONS.length ? question(n) : '?'}
+            </Text>
+          ))}
+        </Box>
+      )}
       {shownHints > 0 ? <HintsPanel hints={hints} shown={shownHints} /> : null}
       <Box marginTop={1}>
         <Text>
@@ -132,22 +151,22 @@ export function Details({ lab, hints, shownHints, showDir }: { lab: LabItem; hin
   );
 }
 
+/** The latest hint revealed (one at a time keeps the screen within the terminal's height). */
 export function HintsPanel({ hints, shown }: { hints: Hint[]; shown: number }) {
+  const i = Math.min(shown, hints.length) - 1;
+  const h = hints[i];
+  if (!h) return null;
   return (
     <Box marginTop={1} flexDirection="column">
-      {hints.slice(0, shown).map((h, i) => (
-        <Box key={i} flexDirection="column">
-          <Text>
-            <Text color="yellow">
-              Hint {i + 1} of {hints.length}:
-            </Text>{' '}
-            <Text bold>{h.title}</Text>
-          </Text>
-          <Box paddingLeft={2}>
-            <Text wrap="wrap">{h.body}</Text>
-          </Box>
-        </Box>
-      ))}
+      <Text>
+        <Text color="yellow">
+          Hint {i + 1} of {hints.length}:
+        </Text>{' '}
+        <Text bold>{h.title}</Text>
+      </Text>
+      <Box paddingLeft={2}>
+        <Text wrap="wrap">{h.body}</Text>
+      </Box>
     </Box>
   );
 }
@@ -228,7 +247,7 @@ export function HomeView({
       ) : (
         <Box flexDirection={wide ? 'row' : 'column'} marginTop={1} gap={wide ? 3 : 1}>
           <LabList state={state} maxRows={maxRows} width={wide ? listWidth : width} />
-          {sel ? <Details lab={sel} hints={hints} shownHints={state.hints[sel.id] ?? 0} showDir={showDir} /> : null}
+          {sel ? <Details lab={sel} hints={hints} shownHints={state.hints[sel.id] ?? 0} showDir={showDir} compact={rows < 34} /> : null}
         </Box>
       )}
       <Box marginTop={1} flexDirection="column">
