@@ -18,7 +18,7 @@ import { saveLastCheck } from './last-check.ts';
 import { recordCheckRun } from './progress.ts';
 import { describeChanged, formatMs, verdictChanges } from './tui/format.ts';
 import { bufferWatch } from './tui/run-source.ts';
-import { canDrawLive } from './tui/tty.ts';
+import { canDrawLive, respectNoColor } from './tui/tty.ts';
 
 // ---------------------------------------------------------------------------------------------------
 // What to ignore
@@ -540,6 +540,7 @@ export async function runWatch(opts: CheckOptions, cwd: string, deps: WatchComma
     if (canDrawLive(stdout, env)) {
       const feed = bufferWatch(session);
       session.start();
+      respectNoColor();
       const { renderWatch } = await import('./tui/watch.tsx');
       await renderWatch(feed, {
         stdout,

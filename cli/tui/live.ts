@@ -3,9 +3,11 @@
 import { textReporter } from '../../grader/report/text.ts';
 import { shouldColour } from '../../grader/report/colour.ts';
 import type { RunSource } from './run-source.ts';
+import { respectNoColor } from './tty.ts';
 
 export async function showLive(source: RunSource, options: { verbose?: boolean } = {}): Promise<void> {
   try {
+    respectNoColor();
     const { renderCheck } = await import('./check.tsx');
     await renderCheck(source, { verbose: options.verbose });
   } catch (err) {
