@@ -13,7 +13,7 @@ interface Client {
   cookies: Cookies;
 }
 
-const SUCCESS = [200, 201, 204, 303];
+const SUCCESS = [200, 201, 204, 302, 303];
 const form = (fields: Record<string, string>) => new URLSearchParams(fields).toString();
 const FORM = 'application/x-www-form-urlencoded';
 
@@ -38,7 +38,7 @@ function postLogin(ctx: CheckContext, user: User, password = user.password, head
 
 async function login(ctx: CheckContext, user: User, headers: Record<string, string> = {}): Promise<{ client: Client; res: HttpResponse }> {
   const res = await postLogin(ctx, user, user.password, headers);
-  res.expectStatus(SUCCESS, `POST /login as ${user.username} with the right password must succeed (200, 204, or a 303 redirect) and set the session cookie.`);
+  res.expectStatus(SUCCESS, `POST /login as ${user.username} with the right password must succeed (200, 204, or a 302/303 redirect) and set the session cookie.`);
   expectSetCookie(res, 'sid', 'A successful login must set the session cookie: `Set-Cookie: sid=<session id>; ...`.');
   return { client: { user, cookies: new Cookies().store(res) }, res };
 }
@@ -85,7 +85,7 @@ function newEmail(r: Random): string {
 }
 
 async function expectChanged(ctx: CheckContext, client: Client, res: HttpResponse, email: string, what: string): Promise<void> {
-  res.expectStatus(SUCCESS, `${what} must be accepted (200, 201, 204, or a 303 redirect): it carries ${client.user.username}'s session cookie and a valid CSRF token.`);
+  res.expectStatus(SUCCESS, `${what} must be accepted (200, 201, 204, or a 302/303 redirect): it carries ${client.user.username}'s session cookie and a valid CSRF token.`);
   const now = await account(ctx, client);
   expectThat(now.email === email, `${what} was answered ${res.status} but the email did not change.`, {
     expected: `"email": "${email}"`,

@@ -281,7 +281,7 @@ export default defineLab(
           const roles = [ctx.random.pick(['reader', 'editor', 'auditor']), 'user'];
           const res = await expectAccepted(ctx, await mint(s, claimsFor(s, sub, roles)), `a token for "${sub}" signed with JWT_PRIVATE_KEY`);
           const other = expectJson(res, 200);
-          expectEqual({ sub: other?.sub, roles: other?.roles }, { sub, roles }, 'GET /me must answer the "sub" and "roles" claims of the token it was sent (tokens are self-contained: no lookup, no session).', res);
+          expectEqual({ sub: other?.sub, roles: Array.isArray(other?.roles) ? [...other.roles].sort() : other?.roles }, { sub, roles: [...roles].sort() }, 'GET /me must answer the "sub" and "roles" claims of the token it was sent (tokens are self-contained: no lookup, no session).', res);
 
           expectBearerChallenge(await ctx.http.get('/me'), 'GET /me without an Authorization header must be refused with 401.');
           expectBearerChallenge(await ctx.http.get('/me', { headers: { Authorization: `Bearer ${ctx.random.string(40)}` } }), 'GET /me with a Bearer value that is not a JWT must be refused with 401.');
