@@ -9,6 +9,9 @@ import { newSeed, Random } from './random.ts';
 import { LocalServer } from './runtime/local.ts';
 import { freePort } from './runtime/ports.ts';
 import { RunTempDirs } from './runtime/temp-dirs.ts';
+import type { DockerRuntime } from './runtime/docker.ts';
+import type { RuntimeName, ServerInstance } from './runtime/server.ts';
+import type { ServiceSet } from './services/index.ts';
 import type { CheckContext, CheckDefinition, ExitInfo, Lab, RestartOptions, ServerControl } from './types.ts';
 import { suggest } from './suggest.ts';
 
@@ -29,6 +32,12 @@ export interface RunOptions {
   /** Default per-request timeout for ctx.http. */
   requestTimeoutMs?: number;
   signal?: AbortSignal;
+  /** Where the learner's server runs: a local process (default) or a container built from their Dockerfile. */
+  runtime?: RuntimeName;
+  /** Servers to use instead of service containers (default: LABS_DATABASE_URL / LABS_REDIS_URL). */
+  serviceUrls?: Partial<Record<'postgres' | 'redis', string>>;
+  /** Keep service containers warm for the next run (default true; LABS_KEEP_SERVICES=0 turns it off). */
+  keepServices?: boolean;
 }
 
 export const DEFAULT_CHECK_TIMEOUT_MS = 10_000;
@@ -138,15 +147,18 @@ async function execute(
     for (const w of outputWaiters) w(line);
   };
 
-  let server = new LocalServer({ command: options.startCommand, cwd: options.dir, port, env: currentEnv, onLine });
+  let services: ServiceSet | undefined;
+  let runtime: DockerRuntime | undefined;
+  let server: ServerInstance = new LocalServer({ command: options.startCommand, cwd: options.dir, port, env: currentEnv, onLine });
   const launch = (env: Record<string, string | undefined>) => {
     currentEnv = env;
-    server = new LocalServer({ command: options.startCommand, cwd: options.dir, port, env, onLine });
+    const spec = { command: options.startCommand, cwd: options.dir, port, env, onLine };
+    server = runtime ? runtime.createServer(spec) : new LocalServer(spec);
     sinceStart = [];
     exitExpected = false;
     const mine = server;
     mine.start();
-    emit({ type: 'server-start', command: options.startCommand, port, pid: mine.pid });
+    emit({ type: 'server-start', command: runtime ? `docker run ${runtime.image}` : options.startCommand, port, pid: mine instanceof LocalServer ? mine.pid : undefined });
     void mine.exited().then((exit) => {
       if (mine !== server) return;
       emit({ type: 'server-exit', exit, expected: exitExpected });
@@ -159,6 +171,8 @@ async function execute(
     const td = performance.now();
     exitExpected = true;
     await server.stop();
+    await runtime?.dispose().catch(() => {});
+    await services?.stop().catch(() => {});
     await Promise.all(hosted.map((h) => h.close().catch(() => {})));
     await http.close();
     tempDirs.remove();
@@ -186,6 +200,17 @@ async function execute(
 
   const http = new HttpProbe({ baseUrl: `http://127.0.0.1:${port}`, timeoutMs: options.requestTimeoutMs ?? 5000 });
 
+  // services, then (--runtime docker) the image: loaded only for runs that need Docker
+  if (lab.services.length > 0 || options.runtime === 'docker') {
+    const { prepareRun } = await import('./runtime/prepare.ts');
+    const prepared = await prepareRun({ lab, dir: options.dir, runtime: options.runtime ?? 'local', serviceUrls: options.serviceUrls, keepServices: options.keepServices, labEnv, signal, emit, timings });
+    services = prepared.services;
+    runtime = prepared.runtime;
+    if (prepared.error) return finish('error', prepared.error.exitCode, prepared.error.message);
+    if (signal.aborted) return finish('error', 130, `Stopped (${abortReason()}) before the server started.`);
+    Object.assign(baseEnv, labEnv);
+  }
+
   // start + ready
   emit({ type: 'phase', phase: 'start' });
   launch(baseEnv);
@@ -195,7 +220,7 @@ async function execute(
   timings.readyMs = 'ms' in ready ? ready.ms : undefined;
   if (ready.kind === 'aborted') return finish('error', 130, `Stopped (${abortReason()}) before the server was ready.`);
   if (ready.kind === 'exited') {
-    return finish('error', 2, `Your server exited before it listened on port ${port} (${describeExit(ready.exit)}). Its last lines are below. Start it yourself with \`PORT=${port} ${options.startCommand}\` to see the problem.`);
+    return finish('error', 2, `Your server exited before it listened on port ${port} (${describeExit(ready.exit)}). Its last lines are below. Start it yourself with \`${runtime ? runtime.reproduce(port) : `PORT=${port} ${options.startCommand}`}\` to see the problem.`);
   }
   if (ready.kind === 'timeout') {
     return finish('error', 2, `Your server did not listen on port ${port} within ${(readyTimeoutMs / 1000).toFixed(0)} s. It must listen on the port given in the PORT environment variable, on all interfaces (0.0.0.0).`);
@@ -328,6 +353,14 @@ async function execute(
       note: (message) => emit({ type: 'check-note', id: check.id, message }),
       fail: (details: FailureDetails | string) => {
         throw new CheckFailure(details);
+      },
+      get db() {
+        if (!services) throw new GraderError('LAB_INVALID', `ctx.db: lab "${lab.id}" must declare \`services: ['postgres']\` to use it.`);
+        return services.db();
+      },
+      get redis() {
+        if (!services) throw new GraderError('LAB_INVALID', `ctx.redis: lab "${lab.id}" must declare \`services: ['redis']\` to use it.`);
+        return services.redisClient();
       },
     };
     http.lastExchange = undefined;

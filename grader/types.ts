@@ -3,6 +3,8 @@ import type { HttpProbe } from './probe/http.ts';
 import type { Hosted, HostedHandler } from './probe/hosted.ts';
 import type { Random } from './random.ts';
 import type { FailureDetails } from './errors.ts';
+import type { Pool } from 'pg';
+import type { Redis } from 'ioredis';
 
 export const TRACKS = ['foundations', 'api-design', 'security', 'data', 'async', 'scaling'] as const;
 export type Track = (typeof TRACKS)[number];
@@ -104,4 +106,12 @@ export interface CheckContext {
   /** A progress note shown while the check runs. */
   note(message: string): void;
   fail(details: FailureDetails | string): never;
+  /**
+   * A pg Pool on this run's own PostgreSQL database (the one in the server's DATABASE_URL), for direct reads
+   * and for setting up a scenario. Labs that declare `services: ['postgres']` only. Its connections carry
+   * `application_name = 'backend-labs-grader'` so a check can leave them out of pg_stat_activity.
+   */
+  readonly db: Pool;
+  /** An ioredis client on this run's own Redis database (the one in REDIS_URL). Labs with `services: ['redis']` only. */
+  readonly redis: Redis;
 }

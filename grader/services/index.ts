@@ -1,0 +1,130 @@
+// The services phase of a run: start what the lab declares (in parallel), hand the learner's server its
+// URLs, give the checks direct clients (ctx.db, ctx.redis), and clean the run's data up at teardown.
+import type { Pool } from 'pg';
+import type { Redis } from 'ioredis';
+import { GraderError } from '../errors.ts';
+import type { ServiceName } from '../types.ts';
+import { redactUrl } from './docker.ts';
+import { GRADER_APPLICATION_NAME, loadPg, PostgresService, type StartedPostgres } from './postgres.ts';
+import { loadIoRedis, RedisService, type StartedRedis } from './redis.ts';
+import { EXTERNAL_URL_ENV, runDatabaseName, SERVICE_ENV, type StartedService } from './service.ts';
+
+export { IMAGES } from './images.ts';
+export { GRADER_APPLICATION_NAME, PostgresService, type StartedPostgres } from './postgres.ts';
+export { RedisService, type StartedRedis } from './redis.ts';
+export { EXTERNAL_URL_ENV, SERVICE_ENV, type StartedService } from './service.ts';
+
+export interface ServiceEvent {
+  name: string;
+  state: 'starting' | 'ready';
+  url?: string;
+  ms?: number;
+}
+
+export interface StartServicesOptions {
+  labId: string;
+  /** Unique per run (names the run's database, holds the Redis lease). */
+  runId: string;
+  /** Keep containers warm for the next run (default: true unless LABS_KEEP_SERVICES=0). */
+  reuse?: boolean;
+  /** Servers the user runs instead of containers (default: LABS_DATABASE_URL / LABS_REDIS_URL). */
+  urls?: Partial<Record<'postgres' | 'redis', string>>;
+  /** Scope of container names and labels (default: LABS_DOCKER_NAMESPACE or `backend-labs`). */
+  namespace?: string;
+  onEvent?: (event: ServiceEvent) => void;
+}
+
+export interface ServiceSet {
+  readonly started: StartedService[];
+  readonly postgres?: StartedPostgres;
+  readonly redis?: StartedRedis;
+  /** DATABASE_URL / REDIS_URL for the learner's server: `host` for a local process, `network` for a container. */
+  env(target: 'host' | 'network'): Record<string, string>;
+  /** The checks' pool on the run's database (application_name backend-labs-grader), created on first use. */
+  db(): Pool;
+  /** The checks' client on the run's Redis database, created on first use. */
+  redisClient(): Redis;
+  /** Closes the checks' clients, drops the run's data, stops containers that are not kept warm. */
+  stop(): Promise<void>;
+}
+
+/** True unless LABS_KEEP_SERVICES is 0/false/no. */
+export function keepServicesWarm(env: NodeJS.ProcessEnv = process.env): boolean {
+  return !/^(0|false|no|off)$/i.test(env.LABS_KEEP_SERVICES?.trim() ?? '');
+}
+
+export async function startServices(names: ServiceName[], options: StartServicesOptions): Promise<ServiceSet> {
+  const reuse = options.reuse ?? keepServicesWarm();
+  const urls = {
+    postgres: options.urls?.postgres ?? process.env[EXTERNAL_URL_ENV.postgres],
+    redis: options.urls?.redis ?? process.env[EXTERNAL_URL_ENV.redis],
+  };
+  for (const name of names) {
+    if (name !== 'postgres' && name !== 'redis') throw new GraderError('INTERNAL', `The "${name}" service is not available in this version of the grader.`);
+  }
+  // Client libraries load while the containers start.
+  const pgLoaded = names.includes('postgres') ? loadPg() : undefined;
+  const redisLoaded = names.includes('redis') ? loadIoRedis() : undefined;
+
+  const startOne = async (name: 'postgres' | 'redis'): Promise<StartedService> => {
+    const t0 = performance.now();
+    options.onEvent?.({ name, state: 'starting' });
+    let started: StartedService;
+    if (name === 'postgres') {
+      const s = new PostgresService().withReuse(reuse).withExternalUrl(urls.postgres).withDatabase(runDatabaseName(options.labId, options.runId));
+      started = await (options.namespace ? s.withNamespace(options.namespace) : s).start();
+    } else {
+      const s = new RedisService().withReuse(reuse).withExternalUrl(urls.redis).withRunId(options.runId);
+      started = await (options.namespace ? s.withNamespace(options.namespace) : s).start();
+    }
+    options.onEvent?.({ name, state: 'ready', url: redactUrl(started.url), ms: Math.round(performance.now() - t0) });
+    return started;
+  };
+
+  const outcomes = await Promise.allSettled(names.map((n) => startOne(n as 'postgres' | 'redis')));
+  const started = outcomes.flatMap((o) => (o.status === 'fulfilled' ? [o.value] : []));
+  const failed = outcomes.find((o): o is PromiseRejectedResult => o.status === 'rejected');
+  if (failed) {
+    await Promise.allSettled(started.map((s) => s.stop()));
+    throw failed.reason;
+  }
+  const [pg, IoRedis] = await Promise.all([pgLoaded, redisLoaded]);
+  const postgres = started.find((s): s is StartedPostgres => s.name === 'postgres');
+  const redis = started.find((s): s is StartedRedis => s.name === 'redis');
+  let pool: Pool | undefined;
+  let redisClient: Redis | undefined;
+
+  return {
+    started,
+    postgres,
+    redis,
+    env(target) {
+      const out: Record<string, string> = {};
+      for (const s of started) out[SERVICE_ENV[s.name as 'postgres' | 'redis']] = target === 'host' ? s.url : s.networkUrl;
+      return out;
+    },
+    db() {
+      if (!postgres || !pg) throw new GraderError('LAB_INVALID', 'ctx.db is only available in labs that declare `services: [\'postgres\']`.');
+      if (!pool) {
+        pool = new pg.Pool({ connectionString: postgres.url, application_name: GRADER_APPLICATION_NAME, max: 5, connectionTimeoutMillis: 5000 });
+        // A connection lost at teardown (DROP DATABASE ... WITH (FORCE)) must not crash the grader: the query
+        // that was using it fails on its own.
+        pool.on('error', () => {});
+        pool.on('connect', (client) => client.on('error', () => {}));
+      }
+      return pool;
+    },
+    redisClient() {
+      if (!redis || !IoRedis) throw new GraderError('LAB_INVALID', 'ctx.redis is only available in labs that declare `services: [\'redis\']`.');
+      if (!redisClient) {
+        redisClient = new IoRedis(redis.url, { maxRetriesPerRequest: 2, connectTimeout: 5000 });
+        redisClient.on('error', () => {});
+      }
+      return redisClient;
+    },
+    async stop() {
+      await Promise.allSettled([pool?.end(), redisClient?.quit().catch(() => redisClient?.disconnect())]);
+      await Promise.allSettled(started.map((s) => s.stop()));
+    },
+  };
+}

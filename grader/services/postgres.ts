@@ -1,0 +1,269 @@
+// PostgreSQL for a run: a warm container (testcontainers, reused between runs) or a server the user runs
+// (LABS_DATABASE_URL). Every run gets a database of its own, created at start and dropped at stop, so runs
+// never see each other's rows.
+//
+//   const pg = await new PostgresService().withReuse().withDatabase('labs_sql_crud_1a2b3c4d').start();
+//   pg.url         postgres://labs:labs@localhost:32768/labs_sql_crud_1a2b3c4d   (this machine)
+//   pg.networkUrl  postgres://labs:labs@postgres:5432/labs_sql_crud_1a2b3c4d     (containers on the run's network)
+//   await pg.stop()                                                              (drops the database)
+import type { Client } from 'pg';
+import { GraderError } from '../errors.ts';
+import { configFingerprint, dockerClient, ensureSharedNetwork, dockerNamespace, LABEL_CONFIG, loadTestcontainers, noDockerForServices, redactUrl, resourceLabels, startReusable } from './docker.ts';
+import { IMAGES } from './images.ts';
+import { urlForContainers, type StartedService } from './service.ts';
+
+/** The grader's own connections announce themselves, so checks can leave them out of pg_stat_activity. */
+export const GRADER_APPLICATION_NAME = 'backend-labs-grader';
+/** A per-run database left behind by a killed run is dropped by a later run after this long. */
+const STALE_AFTER_MS = 6 * 60 * 60 * 1000;
+const COMMENT_PREFIX = 'backend-labs run ';
+const USER = 'labs';
+const PASSWORD = 'labs';
+const PORT = 5432;
+/** Room for many runs at once, and for a learner's server that opens a connection per request (which a check catches). */
+const COMMAND = ['postgres', '-c', 'max_connections=300'];
+
+type PgModule = typeof import('pg');
+let pgModule: Promise<PgModule> | undefined;
+export async function loadPg(): Promise<PgModule> {
+  pgModule ??= import('pg').then((m) => ((m as unknown as { default?: PgModule }).default ?? m) as PgModule);
+  return pgModule;
+}
+
+const quoteIdent = (name: string) => `"${name.replace(/"/g, '""')}"`;
+
+export interface StartedPostgres extends StartedService {
+  readonly name: 'postgres';
+  /** The run's database (or, on a server where the user may not create databases, the run's schema). */
+  readonly database: string;
+  readonly isolation: 'database' | 'schema';
+}
+
+export class PostgresService {
+  private reuse = false;
+  private externalUrl?: string;
+  private namespace?: string;
+  private database?: string;
+
+  /** Keep the container running after stop() and pick it up again on the next start (testcontainers reuse). */
+  withReuse(reuse = true): this {
+    this.reuse = reuse;
+    return this;
+  }
+
+  /** Use a server the user runs (LABS_DATABASE_URL) instead of a container. */
+  withExternalUrl(url: string | undefined): this {
+    this.externalUrl = url?.trim() || undefined;
+    return this;
+  }
+
+  /** Scope of the warm container's name and labels (default: LABS_DOCKER_NAMESPACE or `backend-labs`). */
+  withNamespace(namespace: string): this {
+    this.namespace = namespace;
+    return this;
+  }
+
+  /** Name of the run's own database (required): created by start(), dropped by stop(). */
+  withDatabase(name: string): this {
+    if (!/^[a-z_][a-z0-9_]{0,62}$/.test(name)) throw new GraderError('INTERNAL', `Expected a database name of lowercase letters, digits and _, got \`${name}\`.`);
+    this.database = name;
+    return this;
+  }
+
+  async start(): Promise<StartedPostgres> {
+    if (!this.database) throw new GraderError('INTERNAL', 'PostgresService: call withDatabase(name) before start().');
+    const database = this.database;
+    return this.externalUrl ? this.startExternal(this.externalUrl, database) : this.startContainer(database);
+  }
+
+  private async startContainer(database: string): Promise<StartedPostgres> {
+    const namespace = this.namespace ?? dockerNamespace();
+    const client = await dockerClient(() => noDockerForServices(['postgres']));
+    const [{ PostgreSqlContainer }, { Wait }] = await Promise.all([import('@testcontainers/postgresql'), loadTestcontainers()]);
+    let container;
+    try {
+      const name = `${namespace}-postgres`;
+      const network = await ensureSharedNetwork(client, namespace);
+      const fingerprint = configFingerprint([IMAGES.postgres, COMMAND, USER, PASSWORD, network]);
+      container = await startReusable(client, name, fingerprint, () => {
+        const c = new PostgreSqlContainer(IMAGES.postgres)
+          .withUsername(USER)
+          .withPassword(PASSWORD)
+          .withDatabase(USER)
+          .withName(name)
+          .withCommand(COMMAND)
+          .withNetworkMode(network)
+          .withNetworkAliases('postgres')
+          .withLabels({ ...resourceLabels('service', namespace), [LABEL_CONFIG]: fingerprint })
+          // The image's health check (pg_isready) is enough: connect() below retries anyway, and skipping the
+          // listening-ports probe (an exec in the container) keeps a warm start near 100 ms.
+          .withWaitStrategy(Wait.forHealthCheck())
+          .withStartupTimeout(60_000);
+        return this.reuse ? c.withReuse() : c;
+      });
+    } catch (err) {
+      if (err instanceof GraderError) throw err;
+      throw new GraderError(
+        'ENVIRONMENT',
+        `Could not start PostgreSQL (${IMAGES.postgres}) in Docker: ${(err as Error)?.message ?? String(err)}\n` +
+          `If the image cannot be pulled (offline?), pull it once with \`docker pull ${IMAGES.postgres}\`, or use a server you run: LABS_DATABASE_URL=postgres://user:password@localhost:5432/postgres labs check`,
+        { cause: err },
+      );
+    }
+    const admin = `postgres://${USER}:${PASSWORD}@${container.getHost()}:${container.getPort()}/postgres`;
+    const made = await createRunDatabase(admin, database, false);
+    const reused = this.reuse;
+    return {
+      name: 'postgres',
+      alias: 'postgres',
+      database,
+      isolation: 'database',
+      url: withDatabase(admin, database),
+      networkUrl: `postgres://${USER}:${PASSWORD}@postgres:${PORT}/${database}`,
+      containerId: container.getId(),
+      source: 'container',
+      reused,
+      async stop() {
+        try {
+          await made.drop();
+        } finally {
+          if (!reused) await container.stop({ remove: true, removeVolumes: true });
+        }
+      },
+    };
+  }
+
+  private async startExternal(url: string, database: string): Promise<StartedPostgres> {
+    let parsed: URL;
+    try {
+      parsed = new URL(url);
+    } catch {
+      throw new GraderError('USAGE', `Expected LABS_DATABASE_URL to be a URL like postgres://user:password@localhost:5432/postgres, got \`${redactUrl(url)}\`.`);
+    }
+    if (parsed.protocol !== 'postgres:' && parsed.protocol !== 'postgresql:') {
+      throw new GraderError('USAGE', `Expected LABS_DATABASE_URL to start with postgres:// or postgresql://, got \`${redactUrl(url)}\`.`);
+    }
+    const made = await createRunDatabase(url, database, true);
+    const runUrl = made.isolation === 'database' ? withDatabase(url, database) : withSearchPath(url, database);
+    return {
+      name: 'postgres',
+      alias: 'postgres',
+      database,
+      isolation: made.isolation,
+      url: runUrl,
+      networkUrl: urlForContainers(runUrl),
+      source: 'external',
+      reused: false,
+      stop: () => made.drop(),
+    };
+  }
+}
+
+function withDatabase(url: string, database: string): string {
+  const u = new URL(url);
+  u.pathname = `/${database}`;
+  return u.toString();
+}
+
+/** For a server where the user may not create databases: the run's schema, first on the search path. */
+function withSearchPath(url: string, schema: string): string {
+  const u = new URL(url);
+  u.searchParams.set('options', `-c search_path=${schema}`);
+  return u.toString();
+}
+
+async function connectAdmin(url: string, external: boolean): Promise<Client> {
+  const pg = await loadPg();
+  // A container that just became healthy may still refuse through the port mapping for a moment.
+  const deadline = performance.now() + (external ? 0 : 10_000);
+  for (;;) {
+    const client = new pg.Client({ connectionString: url, application_name: GRADER_APPLICATION_NAME, connectionTimeoutMillis: 5000 });
+    client.on('error', () => {}); // a lost connection fails the query that uses it; it must not crash the grader
+    try {
+      await client.connect();
+      return client;
+    } catch (err) {
+      await client.end().catch(() => {});
+      if (performance.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 100));
+        continue;
+      }
+      if (external) {
+        throw new GraderError(
+          'ENVIRONMENT',
+          `Could not connect to the PostgreSQL server in LABS_DATABASE_URL (${redactUrl(url)}): ${(err as Error).message}. Is it running, and are the user and password right?`,
+          { cause: err },
+        );
+      }
+      throw new GraderError('ENVIRONMENT', `PostgreSQL started in Docker but refused connections: ${(err as Error).message}. Run \`labs down\` and try again.`, { cause: err });
+    }
+  }
+}
+
+/** Creates the run's database (or schema, where the user may not create databases) and says how to drop it. */
+async function createRunDatabase(adminUrl: string, name: string, external: boolean): Promise<{ isolation: 'database' | 'schema'; drop(): Promise<void> }> {
+  const admin = await connectAdmin(adminUrl, external);
+  try {
+    await dropStale(admin);
+    try {
+      await admin.query(`CREATE DATABASE ${quoteIdent(name)}`);
+      await admin.query(`COMMENT ON DATABASE ${quoteIdent(name)} IS '${COMMENT_PREFIX}${new Date().toISOString()}'`).catch(() => {});
+      return {
+        isolation: 'database',
+        drop: async () => {
+          const c = await connectAdmin(adminUrl, external);
+          try {
+            await dropDatabase(c, name);
+          } finally {
+            await c.end().catch(() => {});
+          }
+        },
+      };
+    } catch (err) {
+      // 42501 insufficient_privilege: a server the user runs, without CREATEDB. Fall back to a schema.
+      if (!external || (err as { code?: string }).code !== '42501') throw err;
+    }
+    await admin.query(`CREATE SCHEMA ${quoteIdent(name)}`);
+    return {
+      isolation: 'schema',
+      drop: async () => {
+        const c = await connectAdmin(adminUrl, external);
+        try {
+          await c.query(`DROP SCHEMA IF EXISTS ${quoteIdent(name)} CASCADE`);
+        } finally {
+          await c.end().catch(() => {});
+        }
+      },
+    };
+  } catch (err) {
+    if (err instanceof GraderError) throw err;
+    throw new GraderError('ENVIRONMENT', `Could not create the run's database \`${name}\` on ${redactUrl(adminUrl)}: ${(err as Error).message}`, { cause: err });
+  } finally {
+    await admin.end().catch(() => {});
+  }
+}
+
+async function dropDatabase(client: Client, name: string): Promise<void> {
+  try {
+    await client.query(`DROP DATABASE IF EXISTS ${quoteIdent(name)} WITH (FORCE)`);
+  } catch (err) {
+    // PostgreSQL < 13 has no WITH (FORCE): end the sessions first.
+    if ((err as { code?: string }).code !== '42601') throw err;
+    await client.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()', [name]);
+    await client.query(`DROP DATABASE IF EXISTS ${quoteIdent(name)}`);
+  }
+}
+
+/** Databases of runs that were killed before their teardown (their comment holds the creation time). */
+async function dropStale(client: Client): Promise<void> {
+  const { rows } = await client
+    .query<{ datname: string; comment: string }>(
+      `SELECT datname, shobj_description(oid, 'pg_database') AS comment FROM pg_database WHERE datname LIKE 'labs\\_%' AND shobj_description(oid, 'pg_database') LIKE $1`,
+      [`${COMMENT_PREFIX}%`],
+    )
+    .catch(() => ({ rows: [] as { datname: string; comment: string }[] }));
+  for (const row of rows) {
+    const created = Date.parse(row.comment.slice(COMMENT_PREFIX.length));
+    if (Number.isFinite(created) && Date.now() - created > STALE_AFTER_MS) await dropDatabase(client, row.datname).catch(() => {});
+  }
+}
