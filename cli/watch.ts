@@ -233,37 +233,16 @@ export function watchTree(rootDir: string, options: TreeWatcherOptions): TreeWat
   };
 
   const addDir = (dir: string) => {
-    if (watchers.has(dir) || closed) return;
-    const w = watchFn(dir, { persistent: true }, (_event, name) => {
-      if (!name) {
-        // Some platforms do not say which file: treat the folder as changed.
-        changed(relative(root, dir) || '.');
-        return;
-      }
-      const full = join(dir, name.toString());
-      const rel = relative(root, full);
-      let isDir = false;
-      try {
-        isDir = statSync(full).isDirectory();
-      } catch {
-        // deleted: stop watching it if it was a folder
-        for (const [d, dw] of watchers) {
-          if (d === full || d.startsWith(full + sep)) {
-            dw.close();
-            watchers.delete(d);
-          }
-        }
-      }
-      if (ignore(rel, isDir)) return;
-      if (isDir) {
-        if (!watchers.has(full)) {
-          // A new folder: watch it, and count what is already in it (files written before the watch began).
-          walkNew(full);
-        }
-        return;
-      }
-      changed(rel);
-    });
+    if (watchers.has(dir) || closed || mode === 'poll') return;
+    let w: FSWatcher;
+    try {
+      w = watchFn(dir, { persistent: true }, (_event, name) => onEvent(dir, name));
+    } catch (err) {
+      if (watchers.size === 0) throw err; // at start: the caller falls back, saying why
+      const e = err as NodeJS.ErrnoException;
+      fallback(`watching ${dir} failed (${e.code ?? e.message}), so it is polled every ${pollMs} ms instead`);
+      return;
+    }
     w.on('error', (err: NodeJS.ErrnoException) => {
       if (dir === root) fallback(`watching ${root} failed (${err.code ?? err.message}), so it is polled every ${pollMs} ms instead`);
       else {
@@ -272,6 +251,36 @@ export function watchTree(rootDir: string, options: TreeWatcherOptions): TreeWat
       }
     });
     watchers.set(dir, w);
+  };
+  const onEvent = (dir: string, name: string | Buffer | null) => {
+    if (!name) {
+      // Some platforms do not say which file: treat the folder as changed.
+      changed(relative(root, dir) || '.');
+      return;
+    }
+    const full = join(dir, name.toString());
+    const rel = relative(root, full);
+    let isDir = false;
+    try {
+      isDir = statSync(full).isDirectory();
+    } catch {
+      // deleted: stop watching it if it was a folder
+      for (const [d, dw] of watchers) {
+        if (d === full || d.startsWith(full + sep)) {
+          dw.close();
+          watchers.delete(d);
+        }
+      }
+    }
+    if (ignore(rel, isDir)) return;
+    if (isDir) {
+      if (!watchers.has(full)) {
+        // A new folder: watch it, and count what is already in it (files written before the watch began).
+        walkNew(full);
+      }
+      return;
+    }
+    changed(rel);
   };
   const walkNew = (dir: string) => {
     const visit = (d: string) => {

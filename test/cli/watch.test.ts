@@ -27,6 +27,8 @@ function watcher(options: Partial<Parameters<typeof watchTree>[1]> = {}) {
   const batches: { files: string[]; at: number }[] = [];
   const waiters: ((b: { files: string[]; at: number }) => void)[] = [];
   const fallbacks: string[] = [];
+  let fellBack: (reason: string) => void = () => {};
+  const fallback = new Promise<string>((resolve) => (fellBack = resolve));
   const w = watchTree(root, {
     debounceMs: 50,
     pollMs: 50,
@@ -37,7 +39,10 @@ function watcher(options: Partial<Parameters<typeof watchTree>[1]> = {}) {
       if (waiter) waiter(b);
       else batches.push(b);
     },
-    onFallback: (reason) => fallbacks.push(reason),
+    onFallback: (reason) => {
+      fallbacks.push(reason);
+      fellBack(reason);
+    },
   });
   open.push(w);
   const next = () => new Promise<{ files: string[]; at: number }>((resolve) => {
@@ -45,7 +50,7 @@ function watcher(options: Partial<Parameters<typeof watchTree>[1]> = {}) {
     if (b) resolve(b);
     else waiters.push(resolve);
   });
-  return { w, next, fallbacks };
+  return { w, next, fallbacks, fallback };
 }
 
 describe('ignoring', () => {
@@ -142,6 +147,20 @@ describe('falling back to polling', () => {
     expect(fallbacks).toEqual([expect.stringContaining('EIO')]);
     writeFileSync(join(root, 'src', 'new.ts'), 'n');
     expect((await next()).files).toEqual(['src/new.ts']);
+  });
+
+  it('when a folder created later cannot be watched (e.g. out of watches), it switches to polling', async () => {
+    const { watch: realWatch } = await import('node:fs');
+    const limited = ((dir: string, ...rest: unknown[]) => {
+      if (dir.endsWith('later')) throw Object.assign(new Error('EMFILE: too many open files'), { code: 'EMFILE' });
+      return (realWatch as (...a: unknown[]) => unknown)(dir, ...rest);
+    }) as unknown as typeof import('node:fs').watch;
+    const { w, next, fallback } = watcher({ watch: limited });
+    mkdirSync(join(root, 'src', 'later'));
+    expect(await fallback).toContain(`watching ${join(root, 'src', 'later')} failed (EMFILE)`);
+    expect(w.mode).toBe('poll');
+    writeFileSync(join(root, 'src', 'later', 'x.ts'), 'x');
+    expect((await next()).files).toEqual(['src/later/x.ts']);
   });
 
   it('can be forced (LABS_WATCH_POLL=1), ignoring the same files', async () => {
