@@ -1,0 +1,112 @@
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+
+const port = Number(process.env.PORT ?? 3000);
+
+function positiveInt(name: string, fallback: number): number {
+  const raw = process.env[name];
+  if (raw === undefined) return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n <= 0) {
+    console.error(`${name} must be a positive integer, got "${raw}"`);
+    process.exit(1);
+  }
+  return n;
+}
+
+const LIMIT = positiveInt('RATE_LIMIT', 5); // L: requests per client per window
+const WINDOW_MS = positiveInt('RATE_WINDOW_MS', 60_000); // W
+// The draft allows whole seconds only: the window, rounded up.
+const POLICY = `"default";q=${LIMIT};w=${Math.ceil(WINDOW_MS / 1000)}`;
+
+const QUOTES = [
+  { quote: 'Simplicity is prerequisite for reliability.', author: 'Edsger W. Dijkstra' },
+  { quote: 'Make it work, make it right, make it fast.', author: 'Kent Beck' },
+  { quote: 'There is nothing so useless as doing efficiently that which should not be done at all.', author: 'Peter Drucker' },
+  { quote: 'The best way to predict the future is to invent it.', author: 'Alan Kay' },
+  { quote: 'Premature optimization is the root of all evil.', author: 'Donald Knuth' },
+];
+
+/** Whole seconds, rounded up: a client that waits this long is never early. */
+const seconds = (ms: number) => Math.ceil(ms / 1000);
+
+interface Decision {
+  allowed: boolean;
+  /** Requests the client may still make right now. */
+  remaining: number;
+  /** Milliseconds until the quota next goes up. */
+  resetMs: number;
+}
+
+// Sliding window log: per client, the times of its accepted requests in the last WINDOW_MS, oldest first;
+// the quota goes up when the oldest one leaves the window.
+// Rejected requests are not recorded (they do not use quota). Check and record happen in one synchronous
+// step: no `await` in between, so concurrent requests cannot both see the last free slot.
+const logs = new Map<string, number[]>();
+
+function take(client: string, now: number): Decision {
+  let log = logs.get(client);
+  if (!log) {
+    log = [];
+    logs.set(client, log);
+  }
+  while (log.length > 0 && log[0] <= now - WINDOW_MS) log.shift();
+  const allowed = log.length < LIMIT;
+  if (allowed) log.push(now);
+  return { allowed, remaining: Math.max(0, LIMIT - log.length), resetMs: log[0] + WINDOW_MS - now };
+}
+
+// Forget clients whose requests have all left the window, so memory stays bounded.
+setInterval(() => {
+  const now = performance.now();
+  for (const [client, log] of logs) if (log.length === 0 || log[log.length - 1] <= now - WINDOW_MS) logs.delete(client);
+}, WINDOW_MS).unref();
+
+function send(res: ServerResponse, status: number, type: string, body: unknown, headers: Record<string, string> = {}) {
+  res.writeHead(status, { 'Content-Type': type, ...headers });
+  res.end(JSON.stringify(body));
+}
+
+function problem(res: ServerResponse, status: number, title: string, detail: string, headers: Record<string, string> = {}, extra: object = {}) {
+  send(res, status, 'application/problem+json', { type: 'about:blank', title, status, detail, ...extra }, headers);
+}
+
+async function handle(req: IncomingMessage, res: ServerResponse) {
+  const { pathname } = new URL(req.url ?? '/', 'http://localhost');
+  if (pathname !== '/api/quote') return problem(res, 404, 'Not Found', `No route for ${pathname}.`);
+  if (req.method !== 'GET') return problem(res, 405, 'Method Not Allowed', 'Use GET.', { Allow: 'GET' });
+
+  const client = req.headers['x-client-id'];
+  if (typeof client !== 'string' || client === '') {
+    return problem(res, 400, 'Bad Request', 'Send an X-Client-Id header: limits are per client.');
+  }
+
+  // performance.now() is monotonic: a clock change on the machine cannot reset anyone's window.
+  const decision = take(client, performance.now());
+  const headers = {
+    'RateLimit-Policy': POLICY,
+    RateLimit: `"default";r=${decision.remaining};t=${seconds(decision.resetMs)}`,
+  };
+  if (!decision.allowed) {
+    return problem(
+      res,
+      429,
+      'Too Many Requests',
+      `Client "${client}" may make ${LIMIT} requests per ${WINDOW_MS} ms.`,
+      { ...headers, 'Retry-After': String(seconds(decision.resetMs)) },
+      { 'violated-policies': ['default'] },
+    );
+  }
+  send(res, 200, 'application/json', QUOTES[Math.floor(Math.random() * QUOTES.length)], headers);
+}
+
+const server = createServer((req, res) => {
+  handle(req, res).catch((err) => {
+    console.error(err);
+    if (!res.headersSent) problem(res, 500, 'Internal Server Error', 'Something went wrong on our side.');
+    else res.end();
+  });
+});
+
+server.listen(port, '0.0.0.0', () => {
+  console.log(`listening on http://localhost:${port} (limit ${LIMIT} per ${WINDOW_MS} ms per client)`);
+});
