@@ -84,9 +84,26 @@ Exit codes: 0 passed, 1 a check failed, 2 your server could not run, 3 usage or 
     .addOption(new Option('--ready-timeout <seconds>', 'how long your server may take to start listening').argParser(positiveInt('--ready-timeout')))
     .option('-C, --dir <path>', 'the lab folder (default: the current folder or a parent)')
     .option('-w, --watch', 're-run the checks on every save in the lab folder (Ctrl-C stops)')
+    .addOption(new Option('--runtime <name>', 'where your server runs: a local process, or a container built from your Dockerfile').choices(['local', 'docker']).default('local'))
     .action(async (opts) => {
       const { runCheck } = await import('./commands/check.ts');
       process.exitCode = await runCheck(opts, userCwd());
+    });
+
+  program
+    .command('down')
+    .description('stop and remove the containers `labs check` keeps warm (PostgreSQL, Redis) and anything a killed run left')
+    .action(async () => {
+      const { runDown } = await import('./commands/down.ts');
+      process.exitCode = await runDown();
+    });
+
+  program
+    .command('doctor')
+    .description('check your setup: Node version, Docker engine, service images, free disk')
+    .action(async () => {
+      const { runDoctor } = await import('./commands/doctor.ts');
+      process.exitCode = await runDoctor();
     });
 
   program

@@ -21,6 +21,8 @@ export interface CheckOptions {
   dir?: string;
   /** Re-run on every save in the lab folder (cli/watch.ts). */
   watch?: boolean;
+  /** Where the server runs: a local process (default) or a container built from the project's Dockerfile. */
+  runtime?: 'local' | 'docker';
 }
 
 /** The engine options for one run of `labs check` (also used by --watch and the TUI). */
@@ -33,6 +35,7 @@ export function checkRunOptions(opts: CheckOptions, dir: string, startCommand: s
     all: opts.all,
     only: opts.only,
     readyTimeoutMs: opts.readyTimeout !== undefined ? opts.readyTimeout * 1000 : undefined,
+    runtime: opts.runtime,
   };
 }
 

@@ -72,9 +72,8 @@ export function noDockerForServices(services: string[]): string {
     `This lab needs ${titles}, which \`labs check\` runs in Docker containers, but ${WHERE}.`,
     'Two ways out:',
     `  1. ${START_DOCKER}`,
-    `  2. Point the grader at ${known.length > 1 ? 'servers' : 'a server'} you already run:`,
-    ...known.map((s) => `       ${SERVICE_TITLES[s].variable}=${SERVICE_TITLES[s].example}`),
-    `     then run \`labs check\` (${known.map((s) => SERVICE_TITLES[s].note).join('; ')}).`,
+    `  2. Use ${known.length > 1 ? 'servers' : `a ${titles} server`} you already run (${known.map((s) => SERVICE_TITLES[s].note).join('; ')}):`,
+    `       ${known.map((s) => `${SERVICE_TITLES[s].variable}=${SERVICE_TITLES[s].example}`).join(' ')} labs check`,
   ];
   return lines.join('\n');
 }
