@@ -12,7 +12,7 @@ import { RunTempDirs } from './runtime/temp-dirs.ts';
 import type { DockerRuntime } from './runtime/docker.ts';
 import type { RuntimeName, ServerInstance } from './runtime/server.ts';
 import type { ServiceSet } from './services/index.ts';
-import type { CheckContext, CheckDefinition, ExitInfo, Lab, RestartOptions, ServerControl } from './types.ts';
+import type { CheckContext, CheckDefinition, EnvContext, ExitInfo, Lab, RestartOptions, ServerControl } from './types.ts';
 import { suggest } from './suggest.ts';
 
 export interface RunOptions {
@@ -129,7 +129,15 @@ async function execute(
   const envRandom = random.fork('env');
   const labEnv: Record<string, string> = {};
   const tempDirs = new RunTempDirs(lab.id);
-  for (const [name, knob] of Object.entries(lab.env)) labEnv[name] = typeof knob.value === 'function' ? knob.value(envRandom, tempDirs) : knob.value;
+  const envContext: EnvContext = {
+    tempDir: (sub) => tempDirs.tempDir(sub),
+    async hostHttp(handler) {
+      const h = await hostHttp(handler);
+      hosted.push(h);
+      return h;
+    },
+  };
+  for (const [name, knob] of Object.entries(lab.env)) labEnv[name] = typeof knob.value === 'function' ? await knob.value(envRandom, envContext) : knob.value;
   Object.assign(labEnv, options.env ?? {});
 
   const port = await freePort();

@@ -15,14 +15,16 @@ export type Difficulty = (typeof DIFFICULTIES)[number];
 
 export interface EnvKnob {
   description: string;
-  /** The value the grader gives the server; a function draws it from the run's seed (and may ask for a per-run folder). */
-  value: string | ((random: Random, run: EnvContext) => string);
+  /** The value the grader gives the server; a function draws it from the run's seed (and may ask for a per-run folder or hosted server). */
+  value: string | ((random: Random, run: EnvContext) => string | Promise<string>);
 }
 
 /** What an env knob's value function may use besides the seed. */
 export interface EnvContext {
   /** A folder made for this run (or `sub`, a sub-folder inside it), empty at start, removed at teardown. */
   tempDir(sub?: string): string;
+  /** A grader-side HTTP server on 127.0.0.1, up before the learner's server starts (its URL can be the knob's value); closed at teardown. */
+  hostHttp(handler: HostedHandler): Promise<Hosted>;
 }
 
 export interface CheckDefinition {

@@ -3,9 +3,8 @@
 import { mkdirSync, mkdtempSync, realpathSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { isAbsolute, join, normalize } from 'node:path';
-import type { EnvContext } from '../types.ts';
 
-export class RunTempDirs implements EnvContext {
+export class RunTempDirs {
   private root?: string;
 
   constructor(private readonly label: string) {}
