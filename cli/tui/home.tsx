@@ -193,5 +193,8 @@ export async function runHomeTui(options: RenderStreams & { cwd: string; env?: N
     exitOnCtrlC: false, // Ctrl-C is a key here: it stops a running check (tearing the server down) before quitting
   });
   await instance.waitUntilExit();
+  // ink leaves the cursor at the end of the last line after a keyboard-driven exit: end it, so the
+  // shell's prompt starts on a line of its own.
+  (options.stdout ?? process.stdout).write('\n');
   return 0;
 }

@@ -145,4 +145,6 @@ export async function renderWatch(feed: WatchFeedSource, options: RenderStreams 
     patchConsole: false,
   });
   await instance.waitUntilExit();
+  // After raw-mode keyboard input ink leaves the cursor at the end of the last line.
+  if (options.interactive) (options.stdout ?? process.stdout).write('\n');
 }

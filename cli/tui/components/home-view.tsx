@@ -173,11 +173,14 @@ export function HintsPanel({ hints, shown }: { hints: Hint[]; shown: number }) {
 
 export function Help() {
   const row = (keys: string, what: string) => (
-    <Text>
-      {'  '}
-      <Text color="cyan">{keys.padEnd(22)}</Text>
-      {what}
-    </Text>
+    <Box>
+      <Box width={28} flexShrink={0} paddingLeft={2}>
+        <Text color="cyan">{keys}</Text>
+      </Box>
+      <Box flexGrow={1}>
+        <Text wrap="wrap">{what}</Text>
+      </Box>
+    </Box>
   );
   return (
     <Box flexDirection="column" borderStyle="round" paddingX={1}>
