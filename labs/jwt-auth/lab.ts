@@ -2,7 +2,9 @@
 // grader, holding the same key, can mint tokens the server must trust, and forge the ones it must refuse.
 // Every token is made with jose (a kept JOSE library); only the deliberately malformed ones (alg "None",
 // a changed payload under an old signature) are assembled from jose's base64url encoder.
-import { createPublicKey, generateKeyPairSync, type JsonWebKey } from 'node:crypto';
+import { createPublicKey, type JsonWebKey } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { CheckFailure, defineLab, expectEqual, expectJson, expectThat, type CheckContext, type HttpResponse } from '../../grader/index.ts';
 
 type Jose = typeof import('jose');
@@ -191,12 +193,8 @@ export default defineLab(
     env: {
       JWT_PRIVATE_KEY: {
         description: 'RSA private key (PKCS#8 PEM) the server signs access tokens with (RS256). The grader keeps a copy to mint test tokens.',
-        value: () =>
-          generateKeyPairSync('rsa', {
-            modulusLength: 2048,
-            privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
-            publicKeyEncoding: { type: 'spki', format: 'pem' },
-          }).privateKey,
+        // One of a few test keys, picked by the seed: --seed replays the exact tokens, and no run pays for RSA key generation.
+        value: (r) => r.pick((JSON.parse(readFileSync(join(import.meta.dirname, 'signing-keys.json'), 'utf8')) as { keys: string[] }).keys),
       },
       JWT_KID: { description: 'Key id: the `kid` header of every token the server issues, and of its key in the JWKS.', value: (r) => `key-${r.string(10)}` },
       JWT_ISSUER: { description: 'The `iss` claim the server puts in its tokens and requires.', value: (r) => `https://auth.${r.word()}.example` },
