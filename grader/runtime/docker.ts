@@ -20,7 +20,7 @@ import { PassThrough } from 'node:stream';
 import type Dockerode from 'dockerode';
 import type { ContainerRuntimeClient } from 'testcontainers';
 import type { ExitInfo } from '../types.ts';
-import { dockerClient, dockerNamespace, dockerStatus, ensureSharedNetwork, noDockerForRuntime, resourceLabels } from '../services/docker.ts';
+import { dockerClient, dockerNamespace, dockerStatus, ensureSharedNetwork, noDockerForRuntime, removeSharedNetworkIfUnused, resourceLabels } from '../services/docker.ts';
 import { DOCKER_HOST_ALIAS } from '../services/service.ts';
 import type { ReadyOutcome } from './local.ts';
 import { exitFromStatus, lineSplitter, type ServerInstance, type ServerSpec } from './server.ts';
@@ -49,6 +49,8 @@ export interface DockerRuntimeOptions {
   labEnvKeys: string[];
   buildTimeoutMs?: number;
   namespace?: string;
+  /** Remove the namespace's network at dispose() when nothing else uses it (runs that keep nothing warm). */
+  removeNetwork?: boolean;
   /** Progress of the build (reported like a service: starting, then ready). */
   onBuild?: (state: 'starting' | 'ready', ms?: number) => void;
 }
@@ -182,6 +184,7 @@ export class DockerRuntime {
       for (const id of this.leftoverImages.reverse()) await docker.getImage(id).remove({ force: false }).catch(() => {});
       this.imageBuilt = false;
     }
+    if (this.options.removeNetwork && this.networkName) await removeSharedNetworkIfUnused(client, this.namespace);
   }
 }
 

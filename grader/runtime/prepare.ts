@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { GraderError } from '../errors.ts';
 import type { RunEvent, RunResult } from '../events.ts';
 import type { Lab } from '../types.ts';
-import { startServices, type ServiceSet } from '../services/index.ts';
+import { keepServicesWarm, startServices, type ServiceSet } from '../services/index.ts';
 import { BuildFailure, DockerRuntime } from './docker.ts';
 import type { RuntimeName } from './server.ts';
 
@@ -53,6 +53,7 @@ export async function prepareRun(o: PrepareOptions): Promise<Prepared> {
         labId: o.lab.id,
         runId,
         labEnvKeys: Object.keys(o.labEnv),
+        removeNetwork: !(o.keepServices ?? keepServicesWarm()),
         onBuild: (state, ms) => o.emit({ type: 'service', name: 'docker build', state, ms }),
       });
       await out.runtime.prepare(o.signal);

@@ -222,3 +222,11 @@ export async function ensureSharedNetwork(client: ContainerRuntimeClient, namesp
   for (const extra of all.slice(1)) await docker.getNetwork(extra.Id).remove().catch(() => {});
   return name;
 }
+
+/** Removes the namespace's network unless a container still uses it (another run): for runs that keep nothing warm. */
+export async function removeSharedNetworkIfUnused(client: ContainerRuntimeClient, namespace: string): Promise<void> {
+  const network = client.container.dockerode.getNetwork(`${namespace}-net`);
+  const info = (await network.inspect().catch(() => undefined)) as { Containers?: Record<string, unknown> } | undefined;
+  if (!info || Object.keys(info.Containers ?? {}).length > 0) return;
+  await network.remove().catch(() => {});
+}

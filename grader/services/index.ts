@@ -4,7 +4,7 @@ import type { Pool } from 'pg';
 import type { Redis } from 'ioredis';
 import { GraderError } from '../errors.ts';
 import type { ServiceName } from '../types.ts';
-import { redactUrl } from './docker.ts';
+import { dockerClient, dockerNamespace, redactUrl, removeSharedNetworkIfUnused } from './docker.ts';
 import { GRADER_APPLICATION_NAME, loadPg, PostgresService, type StartedPostgres } from './postgres.ts';
 import { loadIoRedis, RedisService, type StartedRedis } from './redis.ts';
 import { EXTERNAL_URL_ENV, runDatabaseName, SERVICE_ENV, type StartedService } from './service.ts';
@@ -125,6 +125,11 @@ export async function startServices(names: ServiceName[], options: StartServices
     async stop() {
       await Promise.allSettled([pool?.end(), redisClient?.quit().catch(() => redisClient?.disconnect())]);
       await Promise.allSettled(started.map((s) => s.stop()));
+      // Nothing kept warm: the namespace's network goes too (unless another run still uses it).
+      if (!reuse && started.some((s) => s.containerId)) {
+        const client = await dockerClient(() => 'no Docker').catch(() => undefined);
+        if (client) await removeSharedNetworkIfUnused(client, options.namespace ?? dockerNamespace());
+      }
     },
   };
 }
