@@ -15,6 +15,8 @@ export interface CheckResult {
   hint?: string;
   /** The last lines the server printed, when they help explain the failure. */
   serverOutput?: string[];
+  /** How to start the server by hand as the grader did, for the curl reproduction. */
+  reproduceStart?: string;
 }
 
 export interface RunResult {

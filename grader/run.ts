@@ -14,6 +14,7 @@ import type { RuntimeName, ServerInstance } from './runtime/server.ts';
 import type { ServiceSet } from './services/index.ts';
 import type { CheckContext, CheckDefinition, EnvContext, ExitInfo, Lab, RestartOptions, ServerControl } from './types.ts';
 import { suggest } from './suggest.ts';
+import { reproduceStart, writeServerEnv } from './report/reproduce.ts';
 
 export interface RunOptions {
   lab: Lab;
@@ -220,6 +221,7 @@ async function execute(
   }
 
   // start + ready
+  if (!runtime) writeServerEnv(options.dir, port, labEnv);
   emit({ type: 'phase', phase: 'start' });
   launch(baseEnv);
   void loadUndici(); // load the HTTP client while the server boots
@@ -374,6 +376,7 @@ async function execute(
     http.lastExchange = undefined;
     const timeoutMs = check.timeoutMs ?? DEFAULT_CHECK_TIMEOUT_MS;
     let timer: NodeJS.Timeout | undefined;
+    let onRunAbort: (() => void) | undefined;
     type Outcome = { kind: 'done' } | { kind: 'failed'; error: unknown } | { kind: 'timeout' } | { kind: 'exit'; exit: ExitInfo } | { kind: 'aborted' };
     const work = check.run(ctx).then(
       (): Outcome => ({ kind: 'done' }),
@@ -383,16 +386,26 @@ async function execute(
       work,
       new Promise<Outcome>((r) => (timer = setTimeout(() => r({ kind: 'timeout' }), timeoutMs))),
       new Promise<Outcome>((r) => (onUnexpectedExit = (exit) => r({ kind: 'exit', exit }))),
-      new Promise<Outcome>((r) => (signal.aborted ? r({ kind: 'aborted' }) : signal.addEventListener('abort', () => r({ kind: 'aborted' }), { once: true }))),
+      new Promise<Outcome>((r) => {
+        onRunAbort = () => r({ kind: 'aborted' });
+        if (signal.aborted) onRunAbort();
+        else signal.addEventListener('abort', onRunAbort, { once: true });
+      }),
     ]);
     clearTimeout(timer);
+    if (onRunAbort) signal.removeEventListener('abort', onRunAbort); // one listener per check would pile up
     onUnexpectedExit = undefined;
     checkController.abort();
     const lastExchange = http.lastExchange;
     http.setSignal(undefined);
     const durationMs = Math.round(performance.now() - started);
     const base = { id: check.id, title: check.title, durationMs };
-    const withOutput = (r: CheckResult): CheckResult => ({ ...r, hint: r.failure?.hint ?? check.hint, serverOutput: recentLines.slice(-15) });
+    const withOutput = (r: CheckResult): CheckResult => ({
+      ...r,
+      hint: r.failure?.hint ?? check.hint,
+      serverOutput: recentLines.slice(-15),
+      reproduceStart: runtime ? runtime.reproduce(port) : reproduceStart(options.startCommand, port, labEnv),
+    });
     switch (outcome.kind) {
       case 'done':
         return { ...base, status: 'pass' };

@@ -59,7 +59,7 @@ export function failureSections(r: CheckResult, startCommand = 'npm start', maxS
     else if (f.exchange?.error) out.push({ label: 'Received', body: f.exchange.error, tone: 'code' });
     if (f.exchange) {
       const port = new URL(f.exchange.request.url).port;
-      out.push({ label: `Reproduce (with your server running: PORT=${port} ${startCommand})`, body: toCurl(f.exchange.request), tone: 'curl' });
+      out.push({ label: `Reproduce (with your server running: ${r.reproduceStart ?? `PORT=${port} ${startCommand}`})`, body: toCurl(f.exchange.request), tone: 'curl' });
     }
   }
   if (r.hint) out.push({ label: 'Hint', body: r.hint, tone: 'hint' });

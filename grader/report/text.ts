@@ -68,7 +68,7 @@ export function formatCheck(r: CheckResult, c: Palette, index?: number, total?: 
     else if (f.exchange?.response) lines.push(c.dim('    Received:'), indent(describeResponse(f.exchange.response)));
     if (f.exchange) {
       const port = new URL(f.exchange.request.url).port;
-      lines.push(c.dim(`    Reproduce (with your server running: PORT=${port} npm start):`), indent(c.cyan(toCurl(f.exchange.request))));
+      lines.push(c.dim(`    Reproduce (with your server running: ${r.reproduceStart ?? `PORT=${port} npm start`}):`), indent(c.cyan(toCurl(f.exchange.request))));
     }
   }
   if (r.hint) lines.push(`    ${c.yellow('Hint:')} ${r.hint}`);
