@@ -215,7 +215,7 @@ export default defineLab(
           const cookie = random.string(28);
           const admin = env.ADMIN_TOKEN;
           const publicId = `s-${random.string(12)}`;
-          const sends = [
+          const sends: { method: string; path: string; id: string; headers: Record<string, string> }[] = [
             { method: 'GET', path: '/api/counter', id: publicId, headers: { Authorization: `Bearer ${bearer}`, Cookie: `session=${cookie}; theme=dark` } },
             { method: 'POST', path: '/api/admin/counter/increment', id: `s-${random.string(12)}`, headers: { Authorization: `Bearer ${bearer}`, Cookie: `session=${cookie}` } },
             { method: 'POST', path: '/api/admin/counter/increment', id: `s-${random.string(12)}`, headers: { Authorization: `Bearer ${admin}` } },
