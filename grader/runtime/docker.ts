@@ -23,6 +23,7 @@ import type { ExitInfo } from '../types.ts';
 import { dockerClient, dockerNamespace, dockerStatus, ensureSharedNetwork, noDockerForRuntime, removeSharedNetworkIfUnused, resourceLabels } from '../services/docker.ts';
 import { DOCKER_HOST_ALIAS } from '../services/service.ts';
 import type { ReadyOutcome } from './local.ts';
+import { buildOutputReader } from './buildkit.ts';
 import { exitFromStatus, lineSplitter, type ServerInstance, type ServerSpec } from './server.ts';
 
 export const DEFAULT_BUILD_TIMEOUT_MS = 10 * 60_000;
@@ -108,27 +109,28 @@ export class DockerRuntime {
       );
       this.imageBuilt = true; // a tag may exist from here on: dispose() removes it
       let error: string | undefined;
-      const lines = lineSplitter((l) => {
-        output.push(l);
-        const intermediate = /^ ---> ([0-9a-f]{12,})$/.exec(l);
-        if (intermediate) this.leftoverImages.push(intermediate[1]);
-      });
+      const reader = buildOutputReader(
+        (l) => {
+          output.push(l);
+          const intermediate = /^ ---> ([0-9a-f]{12,})$/.exec(l);
+          if (intermediate) this.leftoverImages.push(intermediate[1]);
+        },
+        (message) => (error = message),
+      );
       await new Promise<void>((resolve, reject) => {
+        const done = () => {
+          reader.end();
+          resolve();
+        };
         abort.addEventListener('abort', () => {
           (stream as unknown as { destroy?: () => void }).destroy?.();
           resolve();
         }, { once: true });
-        // dockerode's followProgress decodes BuildKit's protobuf trace into readable lines.
-        (docker as unknown as { followProgress: FollowProgress }).followProgress(
-          stream,
-          (err) => (err ? reject(err) : resolve()),
-          (event) => {
-            if (typeof event.stream === 'string') lines.push(event.stream);
-            if (event.error || event.errorDetail) error = event.errorDetail?.message ?? event.error;
-          },
-        );
+        stream.on('data', (chunk: Buffer) => reader.push(chunk.toString('utf8')));
+        stream.on('end', done);
+        stream.on('close', done);
+        stream.on('error', (err: Error) => (abort.aborted ? resolve() : reject(err)));
       });
-      lines.end();
       return error;
     };
     let error: string | undefined;
@@ -187,9 +189,6 @@ export class DockerRuntime {
     if (this.options.removeNetwork && this.networkName) await removeSharedNetworkIfUnused(client, this.namespace);
   }
 }
-
-type BuildEvent = { stream?: string; error?: string; errorDetail?: { message?: string } };
-type FollowProgress = (stream: NodeJS.ReadableStream, onFinished: (err: Error | null) => void, onProgress: (event: BuildEvent) => void) => void;
 
 function ignoreMissing(err: unknown): void {
   const status = dockerStatus(err);
