@@ -168,7 +168,7 @@ function snapshot(root: string, ignore: (rel: string, isDir: boolean) => boolean
 export function watchTree(rootDir: string, options: TreeWatcherOptions): TreeWatcher {
   const root = resolve(rootDir);
   const ignore = options.ignore ?? makeIgnore(root);
-  const debounceMs = options.debounceMs ?? 100;
+  const debounceMs = options.debounceMs ?? 60;
   const maxWaitMs = options.maxWaitMs ?? 1000;
   const pollMs = options.pollMs ?? 400;
   const watchFn = options.watch ?? fsWatch;
