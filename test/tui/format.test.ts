@@ -36,6 +36,10 @@ describe('failureSections: what a failure expands into', () => {
     expect(sections.find((s) => s.tone === 'curl')?.label).toContain('PORT=4321 python app.py');
     expect(sections.find((s) => s.tone === 'bug')?.body).toContain('bug in the grader');
   });
+  it("uses the engine's own start line when it gives one (e.g. with the lab's environment)", () => {
+    const r = { ...failHealth(), reproduceStart: 'env $(cat .labs/server.env) PORT=4321 npm start' };
+    expect(failureSections(r).find((s) => s.tone === 'curl')?.label).toBe('Reproduce (with your server running: env $(cat .labs/server.env) PORT=4321 npm start)');
+  });
   it('a transport error with no response is what was received', () => {
     const f = failHealth();
     f.failure!.exchange = { ...f.failure!.exchange!, response: undefined, error: 'connection reset by your server' };
