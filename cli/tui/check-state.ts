@@ -1,12 +1,15 @@
 // State of the live check view, folded from the engine's RunEvents. Pure: the time of each event comes
 // in the action, so the reducer is deterministic and unit-tested without a clock.
 import type { CheckResult, RunEvent, RunResult } from '../../grader/events.ts';
+import { formatMs } from './format.ts';
 
 /** Items that are finished and never change: ink prints them once, in <Static>, and they scroll up. */
 export type FinishedItem =
   | { key: string; kind: 'header'; title: string; labId: string; total: number; seed: number }
   | { key: string; kind: 'check'; result: CheckResult; index: number; total: number }
-  | { key: string; kind: 'server-line'; line: string };
+  | { key: string; kind: 'server-line'; line: string }
+  /** A step done before the checks: a service ready, the server listening. */
+  | { key: string; kind: 'info'; text: string };
 
 export type Phase = 'waiting' | 'services' | 'start' | 'ready' | 'checks' | 'teardown' | 'done';
 
@@ -68,12 +71,19 @@ export function checkViewReducer(state: CheckViewState, action: CheckViewAction)
       return { ...state, phase: event.phase, phaseSince: at };
     case 'service': {
       const others = state.services.filter((s) => s.name !== event.name);
-      return { ...state, services: [...others, { name: event.name, state: event.state, ms: event.ms }] };
+      const services = [...others, { name: event.name, state: event.state, ms: event.ms }];
+      if (event.state !== 'ready') return { ...state, services };
+      const text = `${event.name} ready${event.ms !== undefined ? ` (${formatMs(event.ms)})` : ''}`;
+      return { ...state, services, finished: [...state.finished, { key: `info-${state.finished.length}`, kind: 'info', text }] };
     }
     case 'server-start':
       return { ...state, port: event.port };
     case 'server-ready':
-      return { ...state, readyMs: event.ms };
+      return {
+        ...state,
+        readyMs: event.ms,
+        finished: [...state.finished, { key: `info-${state.finished.length}`, kind: 'info', text: `Your server is listening (${formatMs(event.ms)})` }],
+      };
     case 'server-output': {
       const serverTail = [...state.serverTail, event.line].slice(-TAIL);
       const finished = state.verbose ? [...state.finished, { key: `line-${state.serverLines}`, kind: 'server-line' as const, line: event.line }] : state.finished;

@@ -46,6 +46,18 @@ describe('checkViewReducer', () => {
     expect(new Set(loud.finished.map((f) => f.key)).size).toBe(loud.finished.length);
   });
 
+  it('a service ready and the server listening are noted once, above the checks', () => {
+    const s = fold([
+      [start, 0],
+      [{ type: 'phase', phase: 'services' }, 1],
+      [{ type: 'service', name: 'postgres', state: 'starting' }, 2],
+      [{ type: 'service', name: 'postgres', state: 'ready', ms: 1234 }, 3],
+      [{ type: 'server-ready', ms: 671 }, 4],
+    ]);
+    expect(s.finished.filter((f) => f.kind === 'info').map((f) => f.kind === 'info' && f.text)).toEqual(['postgres ready (1.2 s)', 'Your server is listening (671 ms)']);
+    expect(s.services).toEqual([{ name: 'postgres', state: 'ready', ms: 1234 }]);
+  });
+
   it('ends with the result', () => {
     const r = result([failHealth()]);
     const s = fold([

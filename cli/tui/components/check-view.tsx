@@ -144,6 +144,8 @@ export function FinishedItemView({ item, startCommand }: { item: FinishedItem; s
           {SERVER_PREFIX} {item.line}
         </Text>
       );
+    case 'info':
+      return <Text dimColor>{item.text}</Text>;
   }
 }
 
