@@ -58,7 +58,7 @@ export interface DockerRuntimeOptions {
 
 export class DockerRuntime {
   readonly image: string;
-  private networkName?: string;
+  private networkId?: string;
   private client?: ContainerRuntimeClient;
   private readonly containers = new Set<string>();
   private readonly leftoverImages: string[] = [];
@@ -88,7 +88,7 @@ export class DockerRuntime {
     }
     this.client = await dockerClient(noDockerForRuntime);
     const client = this.client;
-    await Promise.all([this.build(signal), ensureSharedNetwork(client, this.namespace).then((name) => (this.networkName = name))]);
+    await Promise.all([this.build(signal), ensureSharedNetwork(client, this.namespace).then((id) => (this.networkId = id))]);
   }
 
   private async build(signal: AbortSignal): Promise<void> {
@@ -155,7 +155,7 @@ export class DockerRuntime {
   }
 
   createServer(spec: ServerSpec): ServerInstance {
-    if (!this.client || !this.networkName) throw new Error('DockerRuntime.createServer() before prepare()');
+    if (!this.client || !this.networkId) throw new Error('DockerRuntime.createServer() before prepare()');
     const env: Record<string, string> = {};
     const labKeys = new Set(this.options.labEnvKeys);
     for (const [k, v] of Object.entries(spec.env)) {
@@ -164,7 +164,7 @@ export class DockerRuntime {
     }
     return new DockerServer(this.client, {
       image: this.image,
-      network: this.networkName,
+      network: this.networkId,
       port: spec.port,
       env,
       labels: resourceLabels('app', this.namespace, this.options.runId),
@@ -186,7 +186,7 @@ export class DockerRuntime {
       for (const id of this.leftoverImages.reverse()) await docker.getImage(id).remove({ force: false }).catch(() => {});
       this.imageBuilt = false;
     }
-    if (this.options.removeNetwork && this.networkName) await removeSharedNetworkIfUnused(client, this.namespace);
+    if (this.options.removeNetwork && this.networkId) await removeSharedNetworkIfUnused(client, this.namespace);
   }
 }
 

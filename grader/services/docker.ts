@@ -1,6 +1,10 @@
 // Docker plumbing shared by the services and the container runtime: testcontainers loaded on first use
 // (labs without services never pay for it), the labels every resource the grader creates carries, and
 // the translation of "no Docker" into a message that says what to do.
+import { existsSync } from 'node:fs';
+import { request as httpRequest } from 'node:http';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
 import type { ContainerRuntimeClient } from 'testcontainers';
 import { GraderError } from '../errors.ts';
 
@@ -201,32 +205,164 @@ export async function startReusable<T>(client: ContainerRuntimeClient, name: str
  * their aliases (postgres, redis), and `--runtime docker` runs the learner's container on it. Services are
  * attached when they are created, never afterwards: testcontainers does not re-attach a reused container to
  * a new network, and connecting a running container to another network makes Docker re-publish its ports
- * on new host ports (which would cut every other run off). Safe when several runs create it at once.
+ * on new host ports (which would cut every other run off).
+ *
+ * Returns the network's id. Docker does not make names unique atomically, so two processes creating it at
+ * the same moment can make two networks of that name: everyone then uses the oldest (by id, never by the
+ * ambiguous name) and a spare one is removed once nothing uses it.
  */
+export function sharedNetworkName(namespace: string): string {
+  return `${namespace}-net`;
+}
+
+const networkIds = new Map<string, Promise<string>>();
+
 export async function ensureSharedNetwork(client: ContainerRuntimeClient, namespace: string): Promise<string> {
+  const cached = networkIds.get(namespace);
+  if (cached) {
+    // Parallel callers share one creation; a later run checks the network is still there (`labs down`).
+    const id = await cached.catch(() => undefined);
+    if (id && (await client.container.dockerode.getNetwork(id).inspect().then(() => true, () => false))) return id;
+    if (networkIds.get(namespace) === cached) networkIds.delete(namespace);
+  }
+  let id = networkIds.get(namespace);
+  if (!id) {
+    id = createSharedNetwork(client, namespace);
+    networkIds.set(namespace, id);
+    id.catch(() => networkIds.delete(namespace));
+  }
+  return id;
+}
+
+async function createSharedNetwork(client: ContainerRuntimeClient, namespace: string): Promise<string> {
   const docker = client.container.dockerode;
-  const name = `${namespace}-net`;
+  const name = sharedNetworkName(namespace);
   const find = async () =>
     (await docker.listNetworks({ filters: JSON.stringify({ name: [name] }) }))
       .filter((n) => n.Name === name)
       .sort((a, b) => String(a.Created).localeCompare(String(b.Created)) || a.Id.localeCompare(b.Id));
-  const existing = await find();
-  if (existing.length > 0) return existing[0].Name;
-  await client.network
-    .create({ Name: name, CheckDuplicate: true, Driver: 'bridge', Labels: resourceLabels('network', namespace) })
-    .catch((err: unknown) => {
-      if (dockerStatus(err) !== 409) throw err;
-    });
-  // Two creators at the same moment can both succeed: keep the oldest, remove the others.
-  const all = await find();
-  for (const extra of all.slice(1)) await docker.getNetwork(extra.Id).remove().catch(() => {});
-  return name;
+  let found = await find();
+  if (found.length === 0) {
+    await client.network
+      .create({ Name: name, CheckDuplicate: true, Driver: 'bridge', Labels: resourceLabels('network', namespace) })
+      .catch((err: unknown) => {
+        if (dockerStatus(err) !== 409) throw err;
+      });
+    found = await find();
+  }
+  for (const extra of found.slice(1)) await docker.getNetwork(extra.Id).remove().catch(() => {});
+  if (found.length === 0) throw new GraderError('ENVIRONMENT', `Docker did not create the network ${name}.`);
+  return found[0].Id;
 }
 
 /** Removes the namespace's network unless a container still uses it (another run): for runs that keep nothing warm. */
 export async function removeSharedNetworkIfUnused(client: ContainerRuntimeClient, namespace: string): Promise<void> {
-  const network = client.container.dockerode.getNetwork(`${namespace}-net`);
-  const info = (await network.inspect().catch(() => undefined)) as { Containers?: Record<string, unknown> } | undefined;
-  if (!info || Object.keys(info.Containers ?? {}).length > 0) return;
-  await network.remove().catch(() => {});
+  const docker = client.container.dockerode;
+  networkIds.delete(namespace);
+  const name = sharedNetworkName(namespace);
+  const all = (await docker.listNetworks({ filters: JSON.stringify({ name: [name] }) }).catch(() => [])).filter((n) => n.Name === name);
+  for (const n of all) {
+    const network = docker.getNetwork(n.Id);
+    const info = (await network.inspect().catch(() => undefined)) as { Containers?: Record<string, unknown> } | undefined;
+    if (info && Object.keys(info.Containers ?? {}).length === 0) await network.remove().catch(() => {});
+  }
+}
+
+// --- the warm path ------------------------------------------------------------------------------------
+// Loading testcontainers costs ~0.5 s, half of a warm `labs check`'s budget for its services. When the warm
+// container is already running with the expected settings, it is found with one Docker API call over the
+// engine's socket (node:http, nothing to load) and used as is; anything unexpected (no such container,
+// stopped, unhealthy, other settings, an engine configured in ~/.testcontainers.properties or over TLS)
+// falls back to testcontainers' reuse, which starts or replaces it.
+
+interface Endpoint {
+  socketPath?: string;
+  host?: string;
+  port?: number;
+  /** Where published ports are reached from this machine. */
+  portsHost: string;
+}
+
+/** The engine the way testcontainers finds it (DOCKER_HOST, the default socket, the rootless ones), or undefined. */
+export function directEndpoint(env: NodeJS.ProcessEnv = process.env): Endpoint | undefined {
+  if (existsSync(join(homedir(), '.testcontainers.properties'))) return undefined;
+  const override = env.TESTCONTAINERS_HOST_OVERRIDE;
+  const dockerHost = env.DOCKER_HOST?.trim();
+  if (dockerHost) {
+    if (dockerHost.startsWith('unix://')) return unixEndpoint(dockerHost.slice('unix://'.length), override);
+    if (dockerHost.startsWith('tcp://') && env.DOCKER_TLS_VERIFY !== '1') {
+      const u = new URL(dockerHost.replace(/^tcp:/, 'http:'));
+      return { host: u.hostname, port: Number(u.port || 2375), portsHost: override ?? u.hostname };
+    }
+    return undefined;
+  }
+  const candidates = [
+    '/var/run/docker.sock',
+    env.XDG_RUNTIME_DIR ? join(env.XDG_RUNTIME_DIR, 'docker.sock') : undefined,
+    join(homedir(), '.docker', 'run', 'docker.sock'),
+    join(homedir(), '.docker', 'desktop', 'docker.sock'),
+    `/run/user/${process.getuid?.() ?? 0}/docker.sock`,
+  ];
+  const socket = candidates.find((p) => p !== undefined && existsSync(p));
+  return socket ? unixEndpoint(socket, override) : undefined;
+}
+
+function unixEndpoint(socketPath: string, override: string | undefined): Endpoint | undefined {
+  // Inside a container testcontainers looks for the bridge gateway: leave that case to it.
+  if (override === undefined && existsSync('/.dockerenv')) return undefined;
+  return { socketPath, portsHost: override ?? 'localhost' };
+}
+
+function dockerGet(endpoint: Endpoint, path: string): Promise<{ status: number; body: unknown }> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(
+      { socketPath: endpoint.socketPath, host: endpoint.host, port: endpoint.port, path, method: 'GET', timeout: 3000, headers: { Host: 'docker' } },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => {
+          try {
+            resolve({ status: res.statusCode ?? 0, body: JSON.parse(Buffer.concat(chunks).toString('utf8') || 'null') });
+          } catch (err) {
+            reject(err);
+          }
+        });
+        res.on('error', reject);
+      },
+    );
+    req.on('timeout', () => req.destroy(new Error('Docker API timeout')));
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+export interface WarmContainer {
+  id: string;
+  host: string;
+  port: number;
+}
+
+/** The running warm container `name` if its settings and network are the expected ones; else undefined. */
+export async function findWarmContainer(name: string, fingerprint: string, network: string, containerPort: string): Promise<WarmContainer | undefined> {
+  const endpoint = directEndpoint();
+  if (!endpoint) return undefined;
+  try {
+    const { status, body } = await dockerGet(endpoint, `/containers/${encodeURIComponent(name)}/json`);
+    if (status !== 200) return undefined;
+    const info = body as {
+      Id: string;
+      State?: { Running?: boolean; Health?: { Status?: string } };
+      Config?: { Labels?: Record<string, string> };
+      NetworkSettings?: { Networks?: Record<string, unknown>; Ports?: Record<string, { HostPort?: string }[] | null> };
+    };
+    if (!info.State?.Running) return undefined;
+    if (info.State.Health && info.State.Health.Status !== 'healthy') return undefined;
+    if (info.Config?.Labels?.[LABEL_CONFIG] !== fingerprint) return undefined;
+    if (!info.NetworkSettings?.Networks?.[network]) return undefined;
+    const port = Number(info.NetworkSettings.Ports?.[containerPort]?.[0]?.HostPort);
+    if (!Number.isInteger(port) || port <= 0) return undefined;
+    return { id: info.Id, host: endpoint.portsHost, port };
+  } catch {
+    return undefined;
+  }
 }

@@ -8,7 +8,7 @@
 //   await redis.stop()                            (FLUSHDB, lease released)
 import type { Redis } from 'ioredis';
 import { GraderError } from '../errors.ts';
-import { configFingerprint, dockerClient, ensureSharedNetwork, dockerNamespace, LABEL_CONFIG, noDockerForServices, redactUrl, resourceLabels, startReusable } from './docker.ts';
+import { configFingerprint, dockerClient, dockerNamespace, ensureSharedNetwork, findWarmContainer, LABEL_CONFIG, noDockerForServices, redactUrl, resourceLabels, sharedNetworkName, startReusable } from './docker.ts';
 import { IMAGES } from './images.ts';
 import { urlForContainers, type StartedService } from './service.ts';
 
@@ -68,21 +68,51 @@ export class RedisService {
 
   private async startContainer(runId: string): Promise<StartedRedis> {
     const namespace = this.namespace ?? dockerNamespace();
+    const name = `${namespace}-redis`;
+    const network = sharedNetworkName(namespace);
+    const fingerprint = configFingerprint([IMAGES.redis, network]);
+    const reused = this.reuse;
+    const started = (containerId: string, base: string, lease: Lease, stopContainer?: () => Promise<unknown>): StartedRedis => ({
+      name: 'redis',
+      alias: 'redis',
+      db: lease.db,
+      url: `${base}/${lease.db}`,
+      networkUrl: `redis://redis:${PORT}/${lease.db}`,
+      containerId,
+      source: 'container',
+      reused,
+      async stop() {
+        try {
+          await lease.release();
+        } finally {
+          await stopContainer?.();
+        }
+      },
+    });
+
+    // Warm path: the container is running with these settings; one Docker API call, no testcontainers.
+    if (reused) {
+      const warm = await findWarmContainer(name, fingerprint, network, `${PORT}/tcp`);
+      if (warm) {
+        const base = `redis://${warm.host}:${warm.port}`;
+        const lease = await leaseDatabase(base, runId, undefined, false, 1000).catch(() => undefined);
+        if (lease) return started(warm.id, base, lease);
+      }
+    }
+
     const client = await dockerClient(() => noDockerForServices(['redis']));
     const { RedisContainer } = await import('@testcontainers/redis');
     let container;
     try {
-      const name = `${namespace}-redis`;
-      const network = await ensureSharedNetwork(client, namespace);
-      const fingerprint = configFingerprint([IMAGES.redis, network]);
+      const networkId = await ensureSharedNetwork(client, namespace);
       container = await startReusable(client, name, fingerprint, () => {
         const c = new RedisContainer(IMAGES.redis)
           .withName(name)
-          .withNetworkMode(network)
+          .withNetworkMode(networkId)
           .withNetworkAliases('redis')
           .withLabels({ ...resourceLabels('service', namespace), [LABEL_CONFIG]: fingerprint })
           .withStartupTimeout(60_000);
-        return this.reuse ? c.withReuse() : c;
+        return reused ? c.withReuse() : c;
       });
     } catch (err) {
       if (err instanceof GraderError) throw err;
@@ -95,24 +125,8 @@ export class RedisService {
     }
     const base = `redis://${container.getHost()}:${container.getPort()}`;
     const lease = await leaseDatabase(base, runId, undefined, false);
-    const reused = this.reuse;
-    return {
-      name: 'redis',
-      alias: 'redis',
-      db: lease.db,
-      url: `${base}/${lease.db}`,
-      networkUrl: `redis://redis:${PORT}/${lease.db}`,
-      containerId: container.getId(),
-      source: 'container',
-      reused,
-      async stop() {
-        try {
-          await lease.release();
-        } finally {
-          if (!reused) await container.stop({ remove: true, removeVolumes: true });
-        }
-      },
-    };
+    const c = container;
+    return started(container.getId(), base, lease, reused ? undefined : () => c.stop({ remove: true, removeVolumes: true }));
   }
 
   private async startExternal(url: string, runId: string): Promise<StartedRedis> {
@@ -150,9 +164,9 @@ export class RedisService {
   }
 }
 
-async function connect(url: string, external: boolean): Promise<Redis> {
+async function connect(url: string, external: boolean, retryMs = 10_000): Promise<Redis> {
   const Redis = await loadIoRedis();
-  const deadline = performance.now() + (external ? 0 : 10_000);
+  const deadline = performance.now() + (external ? 0 : retryMs);
   for (;;) {
     const client = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 1, connectTimeout: 5000, retryStrategy: () => null });
     client.on('error', () => {});
@@ -171,9 +185,14 @@ async function connect(url: string, external: boolean): Promise<Redis> {
   }
 }
 
+interface Lease {
+  db: number;
+  release(): Promise<void>;
+}
+
 /** Leases a free logical database (SET NX in database 0), flushes it, and says how to give it back. */
-async function leaseDatabase(base: string, runId: string, only: number | undefined, external: boolean): Promise<{ db: number; release(): Promise<void> }> {
-  const admin = await connect(`${base}/0`, external);
+async function leaseDatabase(base: string, runId: string, only: number | undefined, external: boolean, retryMs?: number): Promise<Lease> {
+  const admin = await connect(`${base}/0`, external, retryMs);
   try {
     const candidates = only !== undefined ? [only] : Array.from({ length: LAST_DB - FIRST_DB + 1 }, (_, i) => FIRST_DB + i);
     for (const db of candidates) {

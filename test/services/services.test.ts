@@ -83,7 +83,7 @@ describe('warm containers, one database per run', () => {
     ]);
   });
 
-  it('a third run reuses the running containers (testcontainers reuse) and is quick', async () => {
+  it('a third run finds the running containers (warm path: one Docker API call) and is quick', async () => {
     const t0 = performance.now();
     const c = await startServices(['postgres', 'redis'], { labId: 'svc-test', runId: 'cccc3333', namespace: WARM, reuse: true });
     const ms = performance.now() - t0;
@@ -94,6 +94,24 @@ describe('warm containers, one database per run', () => {
       expect(ms).toBeLessThan(3000);
     } finally {
       await c.stop();
+    }
+  });
+});
+
+describe('warm container stopped (Docker restarted, docker stop...)', () => {
+  it('testcontainers reuse starts the same container again, and the run gets a fresh database in it', { timeout: 120_000 }, async () => {
+    const first = await startServices(['postgres'], { labId: 'svc-test', runId: 'llll1111', namespace: WARM, reuse: true });
+    const id = first.postgres!.containerId!;
+    await first.stop();
+    const client = await dockerClient(() => 'Docker is required for this test');
+    await client.container.dockerode.getContainer(id).stop({ t: 1 });
+    const again = await startServices(['postgres'], { labId: 'svc-test', runId: 'mmmm2222', namespace: WARM, reuse: true });
+    try {
+      expect(again.postgres!.containerId).toBe(id);
+      const { rows } = await again.db().query('SELECT current_database() AS db');
+      expect(rows[0].db).toBe('labs_svc_test_mmmm2222');
+    } finally {
+      await again.stop();
     }
   });
 });
