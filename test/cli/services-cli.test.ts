@@ -13,7 +13,7 @@ import { cleanupProjects, loadLab, makeProject } from '../helpers/project.ts';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const BIN = join(ROOT, 'bin', 'labs.js');
-const NAMESPACES = ['labs-test-cli', 'labs-test-int-a', 'labs-test-int-b', 'labs-test-int-c', 'labs-test-int-d', 'labs-test-build'];
+const NAMESPACES = ['labs-test-cli', 'labs-test-int-a', 'labs-test-int-b', 'labs-test-int-c', 'labs-test-int-d', 'labs-test-int-e', 'labs-test-build'];
 const STACK_LINE = /^\s+at .+[:(]\d+:\d+\)?$/m;
 const homes: string[] = [];
 
@@ -201,6 +201,16 @@ describe('Ctrl-C and SIGTERM leave nothing behind', () => {
     }
     expect(running, `a build step of the interrupted run is still running (${token})`).toBe(false);
     expect(await resources('labs-test-int-b')).toEqual(nothing);
+  });
+
+  it('Ctrl-C while the container starts (--runtime docker): exit 130, no container, image or network left', { timeout: 240_000 }, async () => {
+    const lab = await loadLab('http-basics');
+    const dir = makeProject(lab, 'solution');
+    const { result, output, sent } = await interrupt(dir, ['--runtime', 'docker'], env('labs-test-int-e', { LABS_KEEP_SERVICES: '0' }), /Starting your server/, 'SIGINT');
+    expect(sent, output).toBe(true);
+    expect(result.exitCode, output).toBe(130);
+    expect(output).not.toMatch(/✓ \[1\//);
+    expect(await resources('labs-test-int-e')).toEqual(nothing);
   });
 
   it('Ctrl-C during the checks with --runtime docker (nothing kept warm): exit 130, no container, image or network left', { timeout: 240_000 }, async () => {
