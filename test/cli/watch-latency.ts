@@ -1,5 +1,6 @@
 // Measures save-to-verdict of `labs check --watch` on http-basics: the time from a save in the lab folder
-// to the verdict (the last check's result), with its breakdown. Run: npx tsx test/cli/watch-latency.ts [samples]
+// to the verdict (the last check's result), with its breakdown.
+// Run: npx tsx test/cli/watch-latency.ts [samples] [start command, default "npm start"]
 import { mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,6 +11,7 @@ import { runLab } from '../../grader/run.ts';
 import { loadLab } from '../../labs/index.ts';
 
 const samples = Number(process.argv[2] ?? 10);
+const startCommand = process.argv[3] ?? 'npm start';
 const lab = await loadLab('http-basics');
 const dir = mkdtempSync(join(tmpdir(), 'labs-latency-'));
 scaffold({ lab, dir, overlays: [join(lab.dir, 'solution')], force: true });
@@ -23,7 +25,7 @@ const rows: Sample[] = [];
 let marks: Record<string, number> = {};
 let onVerdict: ((e: Extract<WatchEvent, { type: 'verdict' }>) => void) | undefined;
 
-const session = new WatchSession({ dir, makeRun: () => runLab(checkRunOptions({}, dir, 'npm start', lab)) });
+const session = new WatchSession({ dir, makeRun: () => runLab(checkRunOptions({}, dir, startCommand, lab)) });
 session.subscribe((e) => {
   if (e.type === 'run') {
     marks = { changed: e.changedAt ?? performance.timeOrigin + performance.now(), run: Date.now() };
@@ -57,6 +59,6 @@ await session.stop();
 rmSync(dir, { recursive: true, force: true });
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-console.log('save-to-verdict on http-basics (ms): save seen -> run started (debounce) -> server listening -> last check -> teardown');
+console.log(`save-to-verdict on http-basics with \`${startCommand}\` (ms): save seen -> run started (debounce) -> server listening -> last check -> teardown`);
 for (const r of rows) console.log(`  ${String(r.total).padStart(5)} = ${String(r.toRun).padStart(4)} + ${String(r.toReady).padStart(5)} + ${String(r.checks).padStart(4)}   (teardown after the verdict ${r.teardown}; ${r.verdict})`);
 console.log(`median ${median(rows.map((r) => r.total))} ms, max ${Math.max(...rows.map((r) => r.total))} ms over ${rows.length} saves; load average ${loadavg().map((l) => l.toFixed(1)).join(' ')} on ${(await import('node:os')).cpus().length} cores`);
