@@ -15,7 +15,11 @@ export function reproduceStart(startCommand: string, port: number, labEnv: Recor
 /** Writes PORT and the lab's variables as a sourceable file; best effort (a read-only folder is fine). */
 export function writeServerEnv(dir: string, port: number, labEnv: Record<string, string>): void {
   if (Object.keys(labEnv).length === 0) return;
-  const lines = ['# The environment of your server in the last `labs check` (written by backend-labs).', `PORT=${port}`];
+  const lines = [
+    '# The environment of your server in the last `labs check` (written by backend-labs).',
+    '# Grader-hosted URLs, temporary folders and per-run databases in it existed only during that run.',
+    `PORT=${port}`,
+  ];
   for (const [k, v] of Object.entries(labEnv)) lines.push(`${k}=${shellQuote(v)}`);
   try {
     mkdirSync(join(dir, '.labs'), { recursive: true });
