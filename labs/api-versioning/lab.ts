@@ -1,4 +1,4 @@
-import { defineLab, expectEqual, expectJson, expectProblem, expectThat, headerTokens, isJsonMediaType, mediaType, parseHttpDate, type CheckContext, type HttpResponse, type Random } from '../../grader/index.ts';
+import { defineLab, expectEqual, expectJson, expectProblem, expectThat, headerTokens, mediaType, parseHttpDate, parseSfItem, type CheckContext, type HttpResponse, type Random } from '../../grader/index.ts';
 
 const V1 = 'application/vnd.shop.v1+json';
 const V2 = 'application/vnd.shop.v2+json';
@@ -183,7 +183,6 @@ export default defineLab(
         title: 'v1 answers carry Deprecation (RFC 9745) and Sunset (RFC 8594); v2 answers do not',
         hint: 'On every v1 answer: `Deprecation: @<unix seconds of V1_DEPRECATED_AT>` (a structured-field date) and `Sunset: <V1_SUNSET_AT as an HTTP-date, e.g. Sat, 01 Mar 2025 00:00:00 GMT>`.',
         async run(ctx) {
-          const { parseItem } = await import('structured-headers');
           const deprecatedAt = Date.parse(ctx.env.V1_DEPRECATED_AT);
           const sunsetAt = Date.parse(ctx.env.V1_SUNSET_AT);
           const { made } = await createV2(ctx, productInput(ctx.random));
@@ -200,7 +199,7 @@ export default defineLab(
             const dep = res.expectHeader('deprecation', undefined, `${a.what} is a v1 answer, and v1 is deprecated: it must carry a \`Deprecation\` header (RFC 9745).`);
             let depDate: Date | undefined;
             try {
-              const [value] = parseItem(dep);
+              const { value } = parseSfItem(dep);
               if (value instanceof Date) depDate = value;
             } catch {
               depDate = undefined;
