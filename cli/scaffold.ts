@@ -46,6 +46,21 @@ export function templateStart(template: string): string {
   return (JSON.parse(readFileSync(file, 'utf8')) as { start: string }).start;
 }
 
+/**
+ * A lab's package.json only says what it adds (dependencies, scripts): it is merged into the one below it,
+ * so the template's start script and tooling live in one place.
+ */
+function mergePackageJson(dest: string, overlay: string): void {
+  const base = JSON.parse(readFileSync(dest, 'utf8')) as Record<string, unknown>;
+  const extra = JSON.parse(readFileSync(overlay, 'utf8')) as Record<string, unknown>;
+  for (const [key, value] of Object.entries(extra)) {
+    const current = base[key];
+    const isObject = (v: unknown) => typeof v === 'object' && v !== null && !Array.isArray(v);
+    base[key] = isObject(current) && isObject(value) ? { ...(current as object), ...(value as object) } : value;
+  }
+  writeFileSync(dest, JSON.stringify(base, null, 2) + '\n');
+}
+
 export function scaffold(options: ScaffoldOptions): ScaffoldResult {
   const template = options.template ?? 'typescript';
   const start = templateStart(template);
@@ -74,7 +89,8 @@ export function scaffold(options: ScaffoldOptions): ScaffoldResult {
       const dest = join(dir, target);
       if (existsSync(dest) && !written.has(target)) overwritten.add(target);
       mkdirSync(join(dest, '..'), { recursive: true });
-      cpSync(join(layer.from, file), dest);
+      if (target === 'package.json' && written.has(target)) mergePackageJson(dest, join(layer.from, file));
+      else cpSync(join(layer.from, file), dest);
       written.add(target);
     }
   }
