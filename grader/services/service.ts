@@ -12,7 +12,7 @@ export interface StartedService {
   /** The Docker container, when the grader runs the service; undefined for a server the user runs. */
   readonly containerId?: string;
   readonly source: 'container' | 'external';
-  /** True when an already running (warm) container was reused. */
+  /** True when the container is kept warm after stop() for the next run (LABS_KEEP_SERVICES is not 0). */
   readonly reused: boolean;
   /** Drops the run's data; stops the container unless it is kept warm for the next run. */
   stop(): Promise<void>;
