@@ -10,10 +10,10 @@ import type { Client } from 'pg';
 import { GraderError } from '../errors.ts';
 import { configFingerprint, dockerClient, dockerNamespace, ensureSharedNetwork, findWarmContainer, LABEL_CONFIG, loadTestcontainers, noDockerForServices, redactUrl, resourceLabels, sharedNetworkName, startReusable } from './docker.ts';
 import { IMAGES } from './images.ts';
-import { urlForContainers, type StartedService } from './service.ts';
+import { GRADER_APPLICATION_NAME, urlForContainers, type StartedService } from './service.ts';
 
-/** The grader's own connections announce themselves, so checks can leave them out of pg_stat_activity. */
-export const GRADER_APPLICATION_NAME = 'backend-labs-grader';
+export { GRADER_APPLICATION_NAME };
+
 /** A per-run database left behind by a killed run is dropped by a later run after this long. */
 const STALE_AFTER_MS = 6 * 60 * 60 * 1000;
 const COMMENT_PREFIX = 'backend-labs run ';

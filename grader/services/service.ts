@@ -18,6 +18,9 @@ export interface StartedService {
   stop(): Promise<void>;
 }
 
+/** The grader's own PostgreSQL connections announce themselves, so checks can leave them out of pg_stat_activity. */
+export const GRADER_APPLICATION_NAME = 'backend-labs-grader';
+
 /** Name of the environment variable the learner's server reads, per service. */
 export const SERVICE_ENV: Record<'postgres' | 'redis', string> = { postgres: 'DATABASE_URL', redis: 'REDIS_URL' };
 

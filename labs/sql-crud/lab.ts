@@ -1,4 +1,4 @@
-import { CheckFailure, defineLab, expectJson, expectThat, show, type CheckContext, type HttpProbe, type HttpResponse, type Random } from '../../grader/index.ts';
+import { CheckFailure, defineLab, expectJson, expectThat, GRADER_APPLICATION_NAME, show, type CheckContext, type HttpProbe, type HttpResponse, type Random } from '../../grader/index.ts';
 
 // --- helpers -----------------------------------------------------------------------------------------
 
@@ -8,8 +8,6 @@ interface Todo {
   completed: boolean;
 }
 
-/** The grader's own connections carry this application_name (see grader/services/postgres.ts). */
-const GRADER_APP = 'backend-labs-grader';
 /** The contract says "at most 10"; the check allows twice that. */
 const MAX_CONNECTIONS = 20;
 const PARALLEL = 100;
@@ -323,7 +321,7 @@ export default defineLab(
           let samples = 0;
           let results: PromiseSettledResult<HttpResponse>[] = [];
           const connections = `SELECT count(*)::int AS n FROM pg_stat_activity
-                                WHERE datname = current_database() AND backend_type = 'client backend' AND application_name IS DISTINCT FROM '${GRADER_APP}'`;
+                                WHERE datname = current_database() AND backend_type = 'client backend' AND application_name IS DISTINCT FROM '${GRADER_APPLICATION_NAME}'`;
           try {
             await locker.query('BEGIN');
             await locker.query('LOCK TABLE todos IN ACCESS EXCLUSIVE MODE');
