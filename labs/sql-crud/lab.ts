@@ -288,20 +288,47 @@ export default defineLab(
           const n = await count(title);
           expectThat(n === 1, 'After the 409, the table must still hold exactly one row with that title.', { expected: '1 row', received: `${n} rows`, res: dup });
 
-          for (let round = 0; round < 3; round++) {
-            const same = plainTitle(random);
-            const results = await burst(12, () => http.post('/todos', { title: same }, { newConnection: true }));
-            const statuses = results.map((r) => (r.status === 'fulfilled' ? String(r.value.status) : `no response (${(r.reason as Error)?.message ?? 'error'})`));
-            const created = statuses.filter((s) => s === '201').length;
-            const conflicts = statuses.filter((s) => s === '409').length;
-            const tally = [...new Set(statuses)].map((s) => `${statuses.filter((x) => x === s).length} x ${s}`).join(', ');
-            expectThat(created === 1 && conflicts === 11, `12 POSTs of the same new title at the same moment must give exactly one 201 and eleven 409.`, {
-              expected: '1 x 201, 11 x 409',
-              received: `${tally}\n(body of each: {"title": ${JSON.stringify(same)}})`,
-            });
-            const rows = await count(same);
-            expectThat(rows === 1, 'After the simultaneous POSTs, the table must hold exactly one row with that title.', { expected: '1 row', received: `${rows} rows` });
+          // The duplicates must really meet in the database: the grader holds a SHARE lock on the table, which
+          // lets every SELECT through but makes every INSERT wait. When all of them wait, the lock goes, and only
+          // a UNIQUE constraint can still tell the 12 INSERTs apart.
+          const same = plainTitle(random);
+          const locker = await db.connect();
+          const sampler = await db.connect();
+          let results: PromiseSettledResult<HttpResponse>[] = [];
+          try {
+            await locker.query('BEGIN');
+            await locker.query('LOCK TABLE todos IN SHARE MODE');
+            const requests = burst(12, () => http.post('/todos', { title: same }, { newConnection: true, timeoutMs: 20_000 }));
+            const waiting = `SELECT count(*)::int AS n FROM pg_stat_activity
+                             WHERE datname = current_database() AND wait_event_type = 'Lock' AND application_name IS DISTINCT FROM '${GRADER_APPLICATION_NAME}'`;
+            let peak = 0;
+            let grewAt = performance.now();
+            const deadline = performance.now() + 5000;
+            while (performance.now() < deadline && performance.now() - grewAt < 500) {
+              const n = (await sampler.query<{ n: number }>(waiting)).rows[0].n;
+              if (n > peak) {
+                peak = n;
+                grewAt = performance.now();
+              }
+              await new Promise((r) => setTimeout(r, 25));
+            }
+            await locker.query('COMMIT');
+            results = await requests;
+          } finally {
+            await locker.query('ROLLBACK').catch(() => {});
+            locker.release();
+            sampler.release();
           }
+          const statuses = results.map((r) => (r.status === 'fulfilled' ? String(r.value.status) : `no response (${(r.reason as Error)?.message ?? 'error'})`));
+          const created = statuses.filter((x) => x === '201').length;
+          const conflicts = statuses.filter((x) => x === '409').length;
+          const tally = [...new Set(statuses)].map((x) => `${statuses.filter((y) => y === x).length} x ${x}`).join(', ');
+          expectThat(created === 1 && conflicts === 11, '12 POSTs of the same new title at the same moment must give exactly one 201 and eleven 409.', {
+            expected: '1 x 201, 11 x 409',
+            received: `${tally}\n(body of each: {"title": ${JSON.stringify(same)}})`,
+          });
+          const rows = await count(same);
+          expectThat(rows === 1, 'After the simultaneous POSTs, the table must hold exactly one row with that title.', { expected: '1 row', received: `${rows} rows` });
         },
       },
       {
