@@ -88,7 +88,7 @@ export function formatSummary(result: RunResult, c: Palette, verbose = false): s
       lines.push(c.dim(`  Your server's last lines:`));
       for (const l of result.serverOutput.slice(-15)) lines.push(c.dim(`    ${SERVER_PREFIX} ${l}`));
     }
-    if (result.exitCode === 2 && result.serverOutput.length === 0) lines.push(c.dim(`  Your server printed nothing.`));
+    if (result.exitCode === 2 && result.timings.readyMs !== undefined && result.serverOutput.length === 0) lines.push(c.dim(`  Your server printed nothing.`));
   }
   const passed = result.checks.filter((r) => r.status === 'pass').length;
   const notRun = result.checks.filter((r) => r.status === 'skip').length;
