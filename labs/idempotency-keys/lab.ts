@@ -3,7 +3,7 @@
 // request deterministically, never by racing: it holds `LOCK TABLE payments IN ACCESS EXCLUSIVE MODE` in its
 // own transaction, waits until pg_locks shows the server's INSERT waiting for that lock, and only then sends
 // the duplicate, which must be answered 409 at once.
-import { CheckFailure, defineLab, expectEqual, expectJson, expectProblem, expectThat, show, showSfValue, type CheckContext, type HttpResponse, type Random } from '../../grader/index.ts';
+import { CheckFailure, defineLab, expectEqual, expectJson, expectProblem, expectThat, GRADER_APPLICATION_NAME, show, showSfValue, type CheckContext, type HttpResponse, type Random } from '../../grader/index.ts';
 
 interface PaymentBody {
   amount: number;
@@ -15,8 +15,6 @@ interface Payment extends PaymentBody {
   id: string | number;
 }
 
-/** The grader's own connections carry this application_name (see grader/services/postgres.ts). */
-const GRADER_APP = 'backend-labs-grader';
 const CURRENCIES = ['EUR', 'USD', 'GBP', 'CHF', 'SEK', 'JPY'];
 /** How long the duplicate may take while the first is frozen: a 409 needs no waiting at all. */
 const DUPLICATE_TIMEOUT_MS = 5000;
@@ -244,6 +242,8 @@ export default defineLab(
           const sent = newPayment(ctx.random);
           const key = newKey(ctx.random);
           const raw = JSON.stringify(sent);
+          const table = await sql<{ t: string | null }>(ctx.db, "SELECT to_regclass('payments')::text AS t", [], 'The grader looks for the table `payments`.');
+          if (!table[0]?.t) ctx.fail({ message: 'There is no table `payments` in the database of DATABASE_URL: create it at startup.', expected: 'a table payments', received: 'no such table' });
           const locker = await ctx.db.connect();
           const watcher = await ctx.db.connect();
           let firstRes: HttpResponse | undefined;
@@ -251,9 +251,6 @@ export default defineLab(
           let settled = false;
           let first: Promise<void> | undefined;
           try {
-            await sql(ctx.db, "SELECT to_regclass('payments')::text AS t", [], 'The grader looks for the table `payments`.').then((r) => {
-              if (r[0]?.t === null) ctx.fail({ message: 'There is no table `payments` in the database of DATABASE_URL: create it at startup.', expected: 'a table payments', received: 'no such table' });
-            });
             await locker.query('BEGIN');
             await locker.query('LOCK TABLE payments IN ACCESS EXCLUSIVE MODE');
             ctx.note('holding LOCK TABLE payments IN ACCESS EXCLUSIVE MODE; sending the first request');
@@ -270,7 +267,7 @@ export default defineLab(
             // Deterministic: wait until PostgreSQL shows one of the server's connections waiting for the lock.
             const waiting = `SELECT count(*)::int AS n FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
                              WHERE NOT l.granted AND l.relation = 'payments'::regclass AND a.datname = current_database()
-                               AND a.application_name IS DISTINCT FROM '${GRADER_APP}'`;
+                               AND a.application_name IS DISTINCT FROM '${GRADER_APPLICATION_NAME}'`;
             const deadline = performance.now() + 15_000;
             let blocked = false;
             while (!blocked && !settled && performance.now() < deadline) {
