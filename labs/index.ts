@@ -30,7 +30,10 @@ export async function loadLab(id: string): Promise<Lab> {
     const close = suggest(id, ids);
     throw new GraderError('LAB_UNKNOWN', `There is no lab "${id}".${close ? ` Did you mean "${close}"?` : ''} Run \`labs list\` to see them all.`);
   }
-  const mod = (await import(pathToFileURL(join(LABS_DIR, id, 'lab.ts')).href)) as { default?: Lab };
+  // bin/labs.js sets this when it runs the compiled CLI: the compiled lab shares its engine modules.
+  const compiled = (globalThis as { __BACKEND_LABS_COMPILED__?: string }).__BACKEND_LABS_COMPILED__;
+  const file = compiled ? join(compiled, 'labs', id, 'lab.js') : join(LABS_DIR, id, 'lab.ts');
+  const mod = (await import(pathToFileURL(file).href)) as { default?: Lab };
   const lab = mod.default;
   if (!lab || lab.id !== id) {
     throw new GraderError('LAB_INVALID', `labs/${id}/lab.ts must \`export default defineLab({ id: '${id}', ... }, import.meta.dirname)\`.`);
