@@ -363,32 +363,46 @@ export default defineLab(
       },
       {
         id: 'concurrent-transfers',
-        title: '200 concurrent random transfers: money conserved, no negative balance, ledger rows exactly for the 2xx',
+        title: '200 concurrent transfers: money conserved, no balance spent twice or below 0, ledger rows exactly for the 2xx',
         hint: 'Read and change balances under a row lock in the same transaction (SELECT ... FOR UPDATE, or UPDATE ... SET balance = balance - $1 WHERE balance >= $1), never "read, compute in code, write back": two transfers read the same balance and one update is lost.',
         timeoutMs: 150_000,
         async run(ctx) {
           const { random, db, note } = ctx;
-          const accounts: Account[] = Array.from({ length: 8 }, (_, i) => ({ id: accountId(random, `acct${i}`), balance: random.int(1_000, 3_000) }));
+          // Rich accounts can pay every one of their transfers in any order (at most 180 x 100 < 20 000), so
+          // each of those must succeed; poor accounts can pay only one of their five, so at most one may.
+          const rich: Account[] = Array.from({ length: 8 }, (_, i) => ({ id: accountId(random, `rich${i}`), balance: random.int(20_000, 30_000) }));
+          const poor: Account[] = Array.from({ length: 2 }, (_, i) => ({ id: accountId(random, `poor${i}`), balance: random.int(100, 200) }));
+          const accounts = [...rich, ...poor];
           await seed(db, accounts);
           const ids = accounts.map((a) => a.id);
+          const richIds = rich.map((a) => a.id);
           const total = accounts.reduce((s, a) => s + a.balance, 0);
-          const plan: TransferRequest[] = Array.from({ length: 200 }, (_, i) => {
-            const [from, to] = random.shuffle(ids);
-            // A few can never be covered, whatever the order: they must be refused.
-            return { from, to, amount: i % 20 === 7 ? total + random.int(1, 1000) : random.int(1, 1000) };
+          const pair = () => random.shuffle(richIds).slice(0, 2);
+          const affordable: TransferRequest[] = Array.from({ length: 180 }, () => {
+            const [from, to] = pair();
+            return { from, to, amount: random.int(1, 100) };
           });
-          const impossible = new Set(plan.filter((t) => t.amount > total));
+          // More money than all the accounts together hold: refused whatever the order.
+          const impossible: TransferRequest[] = Array.from({ length: 10 }, () => {
+            const [from, to] = pair();
+            return { from, to, amount: total + random.int(1, 1000) };
+          });
+          const contested: TransferRequest[] = poor.flatMap((a) =>
+            Array.from({ length: 5 }, () => ({ from: a.id, to: random.pick(richIds), amount: random.int(Math.floor(a.balance / 2) + 1, a.balance) })),
+          );
+          const plan = random.shuffle([...affordable, ...impossible, ...contested]);
 
           // The grader locks the table first, so the transfers pile up on it and then run against each other
-          // at the same moment when the lock goes: a read-then-write without a row lock loses updates every time.
+          // at the same moment when the lock goes: a read-then-write without a row lock loses updates (or
+          // spends a poor account's money twice) every time.
           const locker = await db.connect();
           let outcomes: Outcome[] = [];
           try {
             await locker.query('BEGIN');
             await locker.query('LOCK TABLE accounts IN EXCLUSIVE MODE');
-            note('200 transfers at once, released together after the grader held a lock on `accounts`');
+            note(`${plan.length} transfers at once, released together after the grader held a lock on \`accounts\``);
             const sent = Promise.all(plan.map((t) => send(ctx, t, 60_000)));
-            await waitForWaiters(db, 200, 10_000);
+            await waitForWaiters(db, plan.length, 10_000);
             await locker.query('COMMIT');
             outcomes = await sent;
           } finally {
@@ -396,25 +410,40 @@ export default defineLab(
             locker.release();
           }
           await waitQuiet(db);
+          const of = (list: TransferRequest[]) => outcomes.filter((o) => list.includes(o.request));
 
           const lost = outcomes.filter((o) => o.error);
-          expectThat(lost.length === 0, `Every transfer must get an answer: ${lost.length} of 200 got none.`, { expected: '200 answers', received: `${tally(outcomes)}\nfirst: ${describe(lost[0] ?? outcomes[0])}` });
+          expectThat(lost.length === 0, `Every transfer must get an answer: ${lost.length} of ${plan.length} got none.`, { expected: `${plan.length} answers`, received: `${tally(outcomes)}\nfirst: ${describe(lost[0] ?? outcomes[0])}` });
           const stuck = outcomes.filter((o) => retryable(o.res!.status));
           expectThat(stuck.length === 0, `A 409/503 means "nothing happened, try again", and the grader tried again ${RETRIES} times: ${stuck.length} transfers never went through.`, {
             expected: 'a 2xx or a final refusal (422...) after a few retries',
             received: `${tally(outcomes)}\nfirst: ${describe(stuck[0])}`,
           });
-          const overdrawn = outcomes.filter((o) => impossible.has(o.request) && is2xx(o.res!.status));
+          const overdrawn = of(impossible).filter((o) => is2xx(o.res!.status));
           expectThat(overdrawn.length === 0, `${overdrawn.length} transfer(s) of more money than all the accounts together hold were accepted: a balance went below 0.`, {
             expected: '422 for each of them',
             received: describe(overdrawn[0]),
             res: overdrawn[0]?.res,
           });
+          for (const a of poor) {
+            const spent = of(contested).filter((o) => o.request.from === a.id && is2xx(o.res!.status));
+            expectThat(spent.length <= 1, `${a.id} held ${a.balance}; five transfers of more than half of that left it at the same moment, and ${spent.length} of them were accepted: its money was spent ${spent.length} times. Check the balance and debit it under one row lock (or with one guarded UPDATE).`, {
+              expected: 'at most one 2xx, 422 for the others',
+              received: of(contested).filter((o) => o.request.from === a.id).map(describe).join('\n'),
+              res: spent[1]?.res,
+            });
+          }
+          const refused = of(affordable).filter((o) => o.res!.status >= 400 && o.res!.status < 500);
+          expectThat(refused.length === 0, `${refused.length} transfer(s) between the rich accounts were refused, though each of those accounts can pay all of its transfers in any order (every balance is at least 20 000, every amount at most 100). Concurrent transfers must wait for each other's row locks, not see a wrong balance.`, {
+            expected: 'a 2xx for each of them',
+            received: `${tally(of(affordable))}\nfirst: ${describe(refused[0])}`,
+            res: refused[0]?.res,
+          });
           const ok = outcomes.filter((o) => is2xx(o.res!.status));
-          const possible = plan.length - impossible.size;
-          expectThat(ok.length >= possible / 4, `Only ${ok.length} of the ${possible} transfers that money could cover succeeded: concurrent transfers must wait for each other (row locks), not fail.`, {
-            expected: `at least ${Math.ceil(possible / 4)} x 2xx`,
-            received: `${tally(outcomes)}\nfor example: ${describe(outcomes.find((o) => !is2xx(o.res!.status)) ?? outcomes[0])}`,
+          const done = of(affordable).filter((o) => is2xx(o.res!.status));
+          expectThat(done.length >= affordable.length / 2, `Only ${done.length} of the ${affordable.length} transfers between the rich accounts succeeded: concurrent transfers must wait for each other (row locks), not fail.`, {
+            expected: `at least ${affordable.length / 2} x 2xx (money is there for every one of them)`,
+            received: `${tally(of(affordable))}\nfor example: ${describe(of(affordable).find((o) => !is2xx(o.res!.status)))}`,
           });
           const noId = ok.find((o) => o.id === undefined);
           expectThat(noId === undefined, 'Every 2xx must carry the transfer with its `id`.', { expected: '{"id": ..., "from": ..., "to": ..., "amount": ...}', res: noId?.res });
@@ -454,7 +483,7 @@ export default defineLab(
           expectThat(strayLedger.length === 0, `${strayLedger.length} ledger entries belong to no transfer that was answered 2xx.`, { expected: 'none', received: show(strayLedger.slice(0, 5)) });
 
           const after = [...now.values()].reduce((s, b) => s + b, 0);
-          expectThat(after === total, `Money was ${after > total ? 'created' : 'destroyed'}: the 8 accounts held ${total} in total before the transfers and ${after} after. Two transfers read the same balance and one overwrote the other's update (a lost update).`, {
+          expectThat(after === total, `Money was ${after > total ? 'created' : 'destroyed'}: the ${accounts.length} accounts held ${total} in total before the transfers and ${after} after. Two transfers read the same balance and one overwrote the other's update (a lost update).`, {
             expected: `total ${total}`,
             received: `total ${after}: ${show(accounts.map((a) => ({ id: a.id, before: a.balance, after: now.get(a.id) })))}`,
           });
