@@ -14,6 +14,7 @@ import type { RuntimeName, ServerInstance } from './runtime/server.ts';
 import type { ServiceSet } from './services/index.ts';
 import type { CheckContext, CheckDefinition, EnvContext, ExitInfo, Lab, RestartOptions, ServerControl } from './types.ts';
 import { suggest } from './suggest.ts';
+import { DOCKER_HOST_ALIAS } from './services/service.ts';
 import { reproduceStart, writeServerEnv } from './report/reproduce.ts';
 
 export interface RunOptions {
@@ -133,9 +134,11 @@ async function execute(
   const envContext: EnvContext = {
     tempDir: (sub) => tempDirs.tempDir(sub),
     async hostHttp(handler) {
-      const h = await hostHttp(handler);
+      // A server in a container reaches the grader through the host gateway, not through 127.0.0.1.
+      const inDocker = options.runtime === 'docker';
+      const h = await hostHttp(handler, inDocker ? '0.0.0.0' : '127.0.0.1');
       hosted.push(h);
-      return h;
+      return inDocker ? { ...h, url: `http://${DOCKER_HOST_ALIAS}:${h.port}` } : h;
     },
   };
   for (const [name, knob] of Object.entries(lab.env)) labEnv[name] = typeof knob.value === 'function' ? await knob.value(envRandom, envContext) : knob.value;
