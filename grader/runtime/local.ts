@@ -101,7 +101,7 @@ export class LocalServer {
       if (exited || this.exitInfo) return { kind: 'exited', exit: await this.exited(), ms };
       if (await canConnect(this.options.port)) return { kind: 'ready', ms: Math.round(performance.now() - this.startedAt) };
       if (performance.now() > deadline) return { kind: 'timeout', ms };
-      await new Promise((r) => setTimeout(r, 25));
+      await new Promise((r) => setTimeout(r, 10));
     }
   }
 
