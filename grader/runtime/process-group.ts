@@ -43,7 +43,7 @@ export async function waitGroupGone(pgid: number, timeoutMs: number): Promise<bo
   const deadline = performance.now() + timeoutMs;
   while (groupAlive(pgid)) {
     if (performance.now() > deadline) return false;
-    await new Promise((r) => setTimeout(r, 5));
+    await new Promise((r) => setTimeout(r, 10));
   }
   return true;
 }
