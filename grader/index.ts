@@ -21,3 +21,4 @@ export { expectSfList, expectSfDictionary, expectSfItem, parseSfList, parseSfDic
 export { parseContentDisposition, type ParsedDisposition, type DispositionResult } from './probe/disposition.ts';
 export { Cookies, parseSetCookie, setCookies, findSetCookie, expectSetCookie, isCookieRemoval, type SetCookie } from './probe/cookies.ts';
 export { sendChunked, type ChunkedRequestOptions } from './probe/chunked.ts';
+export { HostedByEnv } from './probe/hosted-by-env.ts';

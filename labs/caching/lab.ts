@@ -1,5 +1,5 @@
 import type { ServerResponse } from 'node:http';
-import { defineLab, expectJson, expectThat, show, type CheckContext, type EnvContext, type Hosted, type HostedRequest, type HttpResponse, type Random } from '../../grader/index.ts';
+import { defineLab, expectJson, expectThat, show, type CheckContext, type EnvContext, HostedByEnv, type HostedRequest, type HttpResponse, type Random } from '../../grader/index.ts';
 
 // --- the upstream the grader hosts -------------------------------------------------------------------
 
@@ -123,27 +123,15 @@ function productName(random: Random): string {
   return `${w[0].toUpperCase()}${w.slice(1)} ${random.word(3, 6)} ${random.string(6)}`;
 }
 
-/** The upstreams hosted for UPSTREAM_URL, by URL (one per run: the knob hosts it before the server starts). */
-const upstreams = new Map<string, Upstream>();
+/** The upstream hosted for UPSTREAM_URL (one per run: the knob hosts it before the server starts). */
+const upstreams = new HostedByEnv<Upstream>('UPSTREAM_URL');
 
-async function hostUpstream(run: EnvContext): Promise<string> {
+function hostUpstream(run: EnvContext): Promise<string> {
   const upstream = new Upstream();
-  const hosted: Hosted = await run.hostHttp((req, res) => upstream.handle(req, res));
-  const url = hosted.url.replace(/\/$/, '');
-  upstreams.set(url, upstream);
-  const close = hosted.close.bind(hosted);
-  hosted.close = () => {
-    upstreams.delete(url); // at teardown: a long --watch session must not keep every run's upstream
-    return close();
-  };
-  return url;
+  return upstreams.host(run, upstream, (req, res) => upstream.handle(req, res));
 }
 
-function upstreamOf(ctx: CheckContext): Upstream {
-  const upstream = upstreams.get(ctx.env.UPSTREAM_URL);
-  if (!upstream) throw new Error(`UPSTREAM_URL (${ctx.env.UPSTREAM_URL}) is not an upstream hosted by this run`);
-  return upstream;
-}
+const upstreamOf = (ctx: CheckContext): Upstream => upstreams.of(ctx);
 
 // --- helpers -----------------------------------------------------------------------------------------
 

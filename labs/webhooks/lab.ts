@@ -13,7 +13,7 @@ import {
   webhookHeaders,
   webhookSecret,
   type CheckContext,
-  type Hosted,
+  HostedByEnv,
   type HostedRequest,
   type HttpResponse,
   type Random,
@@ -113,7 +113,6 @@ class Endpoint {
   readonly scenarios = new Map<string, Scenario>();
   readonly stray: HostedRequest[] = [];
   private listeners = new Set<() => void>();
-  hosted?: Hosted;
   path = '/';
 
   handle(req: HostedRequest, res: ServerResponse): void {
@@ -167,29 +166,16 @@ class Endpoint {
   }
 }
 
-/** The endpoints hosted for DELIVERY_URL, by URL (one per run: the knob hosts it before the server starts). */
-const endpoints = new Map<string, Endpoint>();
+/** The endpoint hosted for DELIVERY_URL (one per run: the knob hosts it before the server starts). */
+const endpoints = new HostedByEnv<Endpoint>('DELIVERY_URL');
 
-async function hostEndpoint(random: Random, run: EnvContext): Promise<string> {
+function hostEndpoint(random: Random, run: EnvContext): Promise<string> {
   const ep = new Endpoint();
-  ep.hosted = await run.hostHttp((req, res) => ep.handle(req, res));
   ep.path = `/hooks/${random.string(10)}`;
-  const url = `${ep.hosted.url}${ep.path}`;
-  endpoints.set(url, ep);
-  const hosted = ep.hosted;
-  const close = hosted.close.bind(hosted);
-  hosted.close = () => {
-    endpoints.delete(url); // at teardown: a long --watch session must not keep every run's requests
-    return close();
-  };
-  return url;
+  return endpoints.host(run, ep, (req, res) => ep.handle(req, res), ep.path);
 }
 
-function endpoint(ctx: CheckContext): Endpoint {
-  const ep = endpoints.get(ctx.env.DELIVERY_URL);
-  if (!ep) throw new Error(`DELIVERY_URL (${ctx.env.DELIVERY_URL}) is not an endpoint hosted by this run`);
-  return ep;
-}
+const endpoint = (ctx: CheckContext): Endpoint => endpoints.of(ctx);
 
 function baseMs(ctx: CheckContext): number {
   return Number(ctx.env.DELIVERY_RETRY_BASE_MS);
