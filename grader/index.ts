@@ -6,6 +6,7 @@ export type { LabRun, RunOptions } from './run.ts';
 export type { CheckResult, RunEvent, RunResult, CheckStatus, RunStatus } from './events.ts';
 export type * from './types.ts';
 export { HttpResponse, type HttpProbe, type RequestOptions } from './probe/http.ts';
+export { describeTiming, acceptQueueLength, type SimultaneousTiming } from './probe/simultaneous.ts';
 export { toCurl, type Exchange } from './probe/exchange.ts';
 export type { Hosted, HostedRequest, HostedHandler } from './probe/hosted.ts';
 export { Random } from './random.ts';
@@ -22,3 +23,4 @@ export { parseContentDisposition, type ParsedDisposition, type DispositionResult
 export { Cookies, parseSetCookie, setCookies, findSetCookie, expectSetCookie, isCookieRemoval, type SetCookie } from './probe/cookies.ts';
 export { sendChunked, type ChunkedRequestOptions } from './probe/chunked.ts';
 export { HostedByEnv } from './probe/hosted-by-env.ts';
+export { HARD, boundaries, sized, mixHard, centsOf } from './hard-inputs.ts';

@@ -9,6 +9,7 @@ export function loadUndici(): Promise<typeof import('undici')> {
   return undiciModule;
 }
 import { CheckFailure } from '../errors.ts';
+import { isSlowConnect, openConnections, waitAccepted, type SimultaneousTiming } from './simultaneous.ts';
 import { describeResponse, type Exchange, type RecordedRequest, type RecordedResponse } from './exchange.ts';
 
 export const MAX_BODY_BYTES = 1024 * 1024;
@@ -23,6 +24,8 @@ export interface RequestOptions {
   timeoutMs?: number;
   /** Use a connection of its own (no keep-alive reuse), e.g. for bursts that must not share sockets. */
   newConnection?: boolean;
+  /** Internal: send on this dispatcher (e.g. a client over a connection opened beforehand). */
+  dispatcher?: Dispatcher;
 }
 
 export class HttpResponse {
@@ -198,8 +201,8 @@ export class HttpProbe {
     this.lastExchange = exchange;
     const undici = await loadUndici();
     this.agent ??= new undici.Agent({ keepAliveTimeout: 1000, connect: { timeout: this.timeoutMs } });
-    const own = options.newConnection ? new undici.Client(new URL(url).origin, { pipelining: 1, connect: { timeout: timeoutMs } }) : undefined;
-    const dispatcher: Dispatcher = own ?? this.agent;
+    const own = options.dispatcher ? undefined : options.newConnection ? new undici.Client(new URL(url).origin, { pipelining: 1, connect: { timeout: timeoutMs } }) : undefined;
+    const dispatcher: Dispatcher = options.dispatcher ?? own ?? this.agent;
     const timeout = AbortSignal.timeout(timeoutMs);
     const signal = this.signal ? AbortSignal.any([this.signal, timeout]) : timeout;
     try {
@@ -250,9 +253,60 @@ export class HttpProbe {
     }
   }
 
+  /**
+   * Sends `n` requests at the same moment, on the wire: opens n connections first, waits until every one is
+   * established and (where /proc shows it) accepted by the server, then writes all requests at once. Returns
+   * the responses (or failures, as CheckFailure reasons) in order, and the timing to judge them by and to
+   * report (`describeTiming`). Use it for every check that means "concurrent".
+   */
+  async simultaneous(n: number, request: (i: number) => RequestOptions & { path: string }): Promise<{ responses: PromiseSettledResult<HttpResponse>[]; timing: SimultaneousTiming }> {
+    const undici = await loadUndici();
+    const target = new URL(this.baseUrl);
+    const host = target.hostname.replace(/^\[|\]$/g, '');
+    const port = Number(target.port || 80);
+    const t0 = performance.now();
+    const sockets = await openConnections(host, port, n, Math.max(this.timeoutMs, 10_000), this.signal);
+    const connectMs = Math.round(performance.now() - t0);
+    const accepted = isLoopback(host) ? await waitAccepted(port, 3000, this.signal) : { waitedMs: 0, unaccepted: -1 };
+    const clients = sockets.map((socket) => new undici.Client(target.origin, { pipelining: 1, connect: (_opts, cb) => cb(null, socket) }));
+    const released = performance.now();
+    let first = Infinity;
+    let last = 0;
+    const mark = () => {
+      const t = performance.now() - released;
+      first = Math.min(first, t);
+      last = Math.max(last, t);
+    };
+    try {
+      const responses = await Promise.allSettled(
+        clients.map((client, i) => {
+          const { path, ...options } = request(i);
+          return this.request(path, { ...options, dispatcher: client }).finally(mark);
+        }),
+      );
+      const timing: SimultaneousTiming = {
+        count: n,
+        connectMs,
+        acceptMs: accepted.waitedMs,
+        unaccepted: accepted.unaccepted,
+        firstMs: Math.round(first),
+        spreadMs: Math.round(last),
+        slowAccept: isSlowConnect(connectMs),
+      };
+      return { responses, timing };
+    } finally {
+      await Promise.all(clients.map((c) => c.destroy().catch(() => {})));
+      for (const s of sockets) s.destroy();
+    }
+  }
+
   async close(): Promise<void> {
     await this.agent?.destroy().catch(() => {});
   }
+}
+
+function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || host.startsWith('127.');
 }
 
 function normaliseHeaders(h: Record<string, string | string[] | undefined>): Record<string, string | string[]> {

@@ -46,13 +46,29 @@ const made: string[] = [];
 
 export type Variant = 'starter' | 'solution' | { mutant: Mutant } | { alternative: string };
 
-/** labs/<id>/alternatives/<name>/: other correct solutions, each laid over the starter. */
-export function listAlternatives(labDir: string): { name: string; dir: string }[] {
+export interface Alternative {
+  name: string;
+  dir: string;
+  /** The start command from the alternative's own labs.json (e.g. `python3 -u server.py`), else `npm start`. */
+  start: string;
+}
+
+/**
+ * labs/<id>/alternatives/<name>/: other correct solutions, each laid over the starter. An alternative in
+ * another language has a labs.json of its own with its start command (`{"start": "python3 -u server.py"}`).
+ */
+export function listAlternatives(labDir: string): Alternative[] {
   const base = join(labDir, 'alternatives');
   if (!existsSync(base)) return [];
   return readdirSync(base, { withFileTypes: true })
     .filter((d) => d.isDirectory())
-    .map((d) => ({ name: d.name, dir: join(base, d.name) }));
+    .map((d) => {
+      const dir = join(base, d.name);
+      const manifest = join(dir, 'labs.json');
+      const start = existsSync(manifest) ? (JSON.parse(readFileSync(manifest, 'utf8')) as { start?: string }).start : undefined;
+      if (existsSync(manifest) && (typeof start !== 'string' || !start.trim())) throw new Error(`alternative ${d.name}: labs.json needs a "start" command`);
+      return { name: d.name, dir, start: start ?? 'npm start' };
+    });
 }
 
 export function makeProject(lab: Lab, variant: Variant): string {

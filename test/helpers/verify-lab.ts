@@ -48,12 +48,18 @@ export function verifyLab(id: string, options: VerifyOptions = {}): void {
       expect(result.checks[0].status, explain(result)).toBe('fail');
     });
 
-    // Other correct solutions (another library, hand-written...) laid over the starter must pass too.
+    // Other correct solutions (another library, hand-written, another language...) laid over the starter
+    // must pass too. One in another language runs twice: a stack Node's assumptions do not hold for is where a
+    // timing-dependent false verdict shows up, and a flaky check is a bug.
     for (const alt of listAlternatives(labDirOf(id))) {
-      it(`alternative solution "${alt.name}" passes every check`, { timeout }, async () => {
-        const result = await grade(lab, makeProject(lab, { alternative: alt.dir }));
-        expect(result.status, explain(result)).toBe('pass');
-      });
+      const runs = alt.start === 'npm start' ? 1 : 2;
+      for (let run = 1; run <= runs; run++) {
+        it(`alternative solution "${alt.name}" (${alt.start}) passes every check${runs > 1 ? `, run ${run} of ${runs}` : ''}`, { timeout }, async () => {
+          const result = await grade(lab, makeProject(lab, { alternative: alt.dir }), { startCommand: alt.start });
+          expect(result.status, explain(result)).toBe('pass');
+          expect(result.checks.map((c) => c.status), explain(result)).toEqual(lab.checks.map(() => 'pass'));
+        });
+      }
     }
 
     // One test per mutant, declared from the folder so a new mutant is verified without editing tests.
