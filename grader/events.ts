@@ -40,6 +40,8 @@ export type RunEvent =
   | { type: 'service'; name: string; state: 'starting' | 'ready'; url?: string; ms?: number }
   | { type: 'server-start'; command: string; port: number; /** process group id of the local runtime */ pid?: number }
   | { type: 'server-ready'; ms: number }
+  /** Still waiting for the server to listen (about once a second from 1 s on), with the last line it printed. */
+  | { type: 'server-waiting'; ms: number; port: number; lastLine?: string }
   | { type: 'server-output'; stream: 'stdout' | 'stderr'; line: string }
   | { type: 'server-exit'; exit: ExitInfo; expected: boolean }
   | { type: 'check-start'; id: string; title: string; index: number; total: number }
@@ -50,4 +52,13 @@ export type RunEvent =
 export function describeExit(exit: ExitInfo): string {
   if (exit.signal) return `killed by ${exit.signal}`;
   return `exit code ${exit.code}`;
+}
+
+/** Longest server output line shown in reports; longer ones are cut (checks still see them whole). */
+export const MAX_LINE_CHARS = 300;
+
+/** `line` cut to `max` characters, saying how much was left out. */
+export function cutLine(line: string, max = MAX_LINE_CHARS): string {
+  if (line.length <= max) return line;
+  return `${line.slice(0, max)}… (${line.length - max} more characters)`;
 }

@@ -2,7 +2,7 @@
 // each with its own budget. Emits RunEvents; resolves with a RunResult; never prints.
 import { EventEmitter } from 'node:events';
 import { CheckFailure, GraderError, type FailureDetails } from './errors.ts';
-import { describeExit, type CheckResult, type RunEvent, type RunResult } from './events.ts';
+import { cutLine, describeExit, type CheckResult, type RunEvent, type RunResult } from './events.ts';
 import { HttpProbe, loadUndici } from './probe/http.ts';
 import { hostHttp, type Hosted } from './probe/hosted.ts';
 import { newSeed, Random } from './random.ts';
@@ -46,6 +46,8 @@ export const DEFAULT_CHECK_TIMEOUT_MS = 10_000;
 export const DEFAULT_READY_TIMEOUT_MS = 20_000;
 const KEEP_LINES = 40;
 const KEEP_OUTPUT = 5000;
+/** How often a `server-waiting` event says that the server is not listening yet. */
+export const WAITING_EVERY_MS = 1000;
 
 export interface LabRun {
   on(listener: (event: RunEvent) => void): () => void;
@@ -151,7 +153,8 @@ async function execute(
   let onUnexpectedExit: ((exit: ExitInfo) => void) | undefined;
 
   const onLine = (stream: 'stdout' | 'stderr', line: string) => {
-    recentLines.push(line);
+    // Reports show at most MAX_LINE_CHARS of a line; checks (output(), waitForOutput) see it whole.
+    recentLines.push(cutLine(line));
     if (recentLines.length > KEEP_LINES) recentLines.shift();
     sinceStart.push(line);
     if (sinceStart.length > KEEP_OUTPUT) sinceStart.shift();
@@ -170,7 +173,8 @@ async function execute(
     exitExpected = false;
     const mine = server;
     mine.start();
-    emit({ type: 'server-start', command: runtime ? `docker run ${runtime.image}` : options.startCommand, port, pid: mine instanceof LocalServer ? mine.pid : undefined });
+    const command = runtime ? `docker run ${runtime.image}` : mine instanceof LocalServer && mine.runCommand !== options.startCommand ? `${options.startCommand} (run directly: ${mine.runCommand})` : options.startCommand;
+    emit({ type: 'server-start', command, port, pid: mine instanceof LocalServer ? mine.pid : undefined });
     void mine.exited().then((exit) => {
       if (mine !== server) return;
       emit({ type: 'server-exit', exit, expected: exitExpected });
@@ -229,8 +233,9 @@ async function execute(
   launch(baseEnv);
   void loadUndici(); // load the HTTP client while the server boots
   emit({ type: 'phase', phase: 'ready' });
-  const ready = await server.waitReady(readyTimeoutMs, signal);
+  const ready = await waitWithProgress();
   timings.readyMs = 'ms' in ready ? ready.ms : undefined;
+  if (ready.kind === 'unreachable') return finish('error', 2, ready.message);
   if (ready.kind === 'aborted') return finish('error', 130, `Stopped (${abortReason()}) before the server was ready.`);
   if (ready.kind === 'exited') {
     return finish('error', 2, `Your server exited before it listened on port ${port} (${describeExit(ready.exit)}). Its last lines are below. Start it yourself with \`${runtime ? runtime.reproduce(port) : `PORT=${port} ${options.startCommand}`}\` to see the problem.`);
@@ -240,10 +245,25 @@ async function execute(
   }
   emit({ type: 'server-ready', ms: ready.ms });
 
+  /** waitReady, telling subscribers about once a second that we are still waiting (and the server's last line). */
+  async function waitWithProgress() {
+    const startedWaiting = performance.now();
+    const tick = setInterval(() => {
+      const last = recentLines.at(-1);
+      emit({ type: 'server-waiting', ms: Math.round(performance.now() - startedWaiting), port, lastLine: last });
+    }, WAITING_EVERY_MS);
+    try {
+      return await server.waitReady(readyTimeoutMs, signal);
+    } finally {
+      clearInterval(tick);
+    }
+  }
+
   const waitReadyOrFail = async (what: string) => {
     const again = await server.waitReady(readyTimeoutMs, signal);
     if (again.kind === 'exited') throw new CheckFailure({ message: `${what}, your server exited before listening (${describeExit(again.exit)}).` });
     if (again.kind === 'timeout') throw new CheckFailure({ message: `${what}, your server did not listen on port ${port} within ${readyTimeoutMs / 1000} s.` });
+    if (again.kind === 'unreachable') throw new CheckFailure({ message: `${what}: ${again.message}` });
   };
 
   const control: ServerControl = {

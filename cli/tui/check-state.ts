@@ -1,6 +1,6 @@
 // State of the live check view, folded from the engine's RunEvents. Pure: the time of each event comes
 // in the action, so the reducer is deterministic and unit-tested without a clock.
-import type { CheckResult, RunEvent, RunResult } from '../../grader/events.ts';
+import { cutLine, type CheckResult, type RunEvent, type RunResult } from '../../grader/events.ts';
 import { formatMs } from './format.ts';
 
 /** Items that are finished and never change: ink prints them once, in <Static>, and they scroll up. */
@@ -40,6 +40,8 @@ export interface CheckViewState {
   /** The last lines the server printed (all of them, also when not verbose), for "your server's last lines". */
   serverTail: string[];
   serverLines: number;
+  /** The last line the server printed while we wait for it to listen (server-waiting). */
+  waitingLastLine?: string;
   result?: RunResult;
 }
 
@@ -77,7 +79,9 @@ export function checkViewReducer(state: CheckViewState, action: CheckViewAction)
       return { ...state, services, finished: [...state.finished, { key: `info-${state.finished.length}`, kind: 'info', text }] };
     }
     case 'server-start':
-      return { ...state, port: event.port };
+      return { ...state, port: event.port, waitingLastLine: undefined };
+    case 'server-waiting':
+      return { ...state, waitingLastLine: event.lastLine };
     case 'server-ready':
       return {
         ...state,
@@ -85,8 +89,9 @@ export function checkViewReducer(state: CheckViewState, action: CheckViewAction)
         finished: [...state.finished, { key: `info-${state.finished.length}`, kind: 'info', text: `Your server is listening (${formatMs(event.ms)})` }],
       };
     case 'server-output': {
-      const serverTail = [...state.serverTail, event.line].slice(-TAIL);
-      const finished = state.verbose ? [...state.finished, { key: `line-${state.serverLines}`, kind: 'server-line' as const, line: event.line }] : state.finished;
+      const line = cutLine(event.line);
+      const serverTail = [...state.serverTail, line].slice(-TAIL);
+      const finished = state.verbose ? [...state.finished, { key: `line-${state.serverLines}`, kind: 'server-line' as const, line }] : state.finished;
       return { ...state, serverTail, finished, serverLines: state.serverLines + 1 };
     }
     case 'check-start':
@@ -118,7 +123,7 @@ export function waitingLine(state: CheckViewState): string {
     case 'start':
       return `Starting your server: ${state.startCommand}${state.port ? ` (PORT=${state.port})` : ''}`;
     case 'ready':
-      return `Waiting for your server to listen on port ${state.port ?? '?'}`;
+      return `Waiting for your server to listen on port ${state.port ?? '?'}${state.waitingLastLine !== undefined ? ` · its last line: ${cutLine(state.waitingLastLine, 100)}` : ''}`;
     case 'checks':
       return 'Running checks';
     case 'teardown':

@@ -1,6 +1,6 @@
 // Plain/colour terminal reporter: subscribes to RunEvents and writes lines as they happen.
 import { describeRequest, describeResponse, toCurl } from '../probe/exchange.ts';
-import type { CheckResult, RunEvent, RunResult } from '../events.ts';
+import { cutLine, type CheckResult, type RunEvent, type RunResult } from '../events.ts';
 import { palette, type Palette } from './colour.ts';
 
 export interface TextReporterOptions {
@@ -30,8 +30,12 @@ export function textReporter(options: TextReporterOptions): (event: RunEvent) =>
       case 'server-ready':
         out(c.dim(`Your server is listening (${event.ms} ms)`));
         break;
+      case 'server-waiting':
+        // Plain output is a log: at 2 s, then every 5 s (the live view ticks on its own).
+        if (shouldSayWaiting(event.ms)) out(c.dim(waitingMessage(event)));
+        break;
       case 'server-output':
-        if (options.verbose) out(c.dim(`${SERVER_PREFIX} ${event.line}`));
+        if (options.verbose) out(c.dim(`${SERVER_PREFIX} ${cutLine(event.line)}`));
         break;
       case 'check-end':
         out(formatCheck(event.result, c, event.index, event.total));
@@ -41,6 +45,17 @@ export function textReporter(options: TextReporterOptions): (event: RunEvent) =>
         break;
     }
   };
+}
+
+/** Plain output says "still waiting" at about 2 s and then every 5 s. */
+export function shouldSayWaiting(ms: number): boolean {
+  const s = Math.round(ms / 1000);
+  return s === 2 || (s >= 5 && s % 5 === 0);
+}
+
+export function waitingMessage(event: { ms: number; port: number; lastLine?: string }): string {
+  const head = `Still waiting for your server to listen on port ${event.port} (${Math.round(event.ms / 1000)} s)`;
+  return event.lastLine === undefined ? `${head}; it has printed nothing yet.` : `${head}; its last line: ${cutLine(event.lastLine, 200)}`;
 }
 
 function indent(text: string, n = 6): string {

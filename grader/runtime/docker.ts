@@ -22,7 +22,8 @@ import type { ContainerRuntimeClient } from 'testcontainers';
 import type { ExitInfo } from '../types.ts';
 import { dockerClient, dockerNamespace, dockerStatus, ensureSharedNetwork, noDockerForRuntime, removeSharedNetworkIfUnused, resourceLabels } from '../services/docker.ts';
 import { DOCKER_HOST_ALIAS } from '../services/service.ts';
-import type { ReadyOutcome } from './local.ts';
+import { MISPLACED_GRACE_MS, type ReadyOutcome } from './local.ts';
+import { describeListenProblem, listenProblem, namespaceListening, reachableFromOutside, type ListenSocket } from './listening.ts';
 import { buildOutputReader } from './buildkit.ts';
 import { exitFromStatus, lineSplitter, type ServerInstance, type ServerSpec } from './server.ts';
 
@@ -339,6 +340,7 @@ class DockerServer implements ServerInstance {
    */
   async waitReady(timeoutMs: number, signal?: AbortSignal): Promise<ReadyOutcome> {
     const deadline = performance.now() + timeoutMs;
+    let misplacedSince: number | undefined;
     for (;;) {
       const ms = Math.round(performance.now() - this.startedAt);
       if (signal?.aborted) return { kind: 'aborted' };
@@ -346,9 +348,40 @@ class DockerServer implements ServerInstance {
       if (this.container && !this.listening) this.listening = await answers(this.options.port);
       if (this.exitInfo) return { kind: 'exited', exit: this.exitInfo, ms };
       if (this.listening) return { kind: 'ready', ms: Math.round(performance.now() - this.startedAt) };
-      if (performance.now() > deadline) return { kind: 'timeout', ms };
+      // Where it listens inside its container (127.0.0.1 only, another port): say so instead of waiting.
+      const problem = listenProblem(await this.listeningInside(), this.options.port, reachableFromOutside);
+      const now = performance.now();
+      if (!problem) misplacedSince = undefined;
+      else {
+        misplacedSince ??= now;
+        if (now - misplacedSince >= MISPLACED_GRACE_MS) {
+          return { kind: 'unreachable', problem, message: describeListenProblem(problem, 'docker'), ms: Math.round(now - this.startedAt) };
+        }
+      }
+      if (now > deadline) return { kind: 'timeout', ms };
       await new Promise((r) => setTimeout(r, 50));
     }
+  }
+
+  private initPid?: number | null;
+  /**
+   * The sockets listening in the container's network namespace, read on the host from
+   * /proc/<pid of its init>/net/tcp{,6} (Linux, Docker engine on this machine). Empty where that cannot
+   * be seen (Docker Desktop's VM, no permission): then only the ready budget remains.
+   */
+  private async listeningInside(): Promise<ListenSocket[]> {
+    if (!this.container || process.platform !== 'linux') return [];
+    if (this.initPid === undefined) {
+      try {
+        const info = (await this.container.inspect()) as { State?: { Pid?: number } };
+        const pid = info.State?.Pid;
+        if (!pid) return []; // not started yet: ask again next time
+        this.initPid = existsSync(`/proc/${pid}/net/tcp`) ? pid : null;
+      } catch {
+        this.initPid = null;
+      }
+    }
+    return this.initPid ? namespaceListening(this.initPid) : [];
   }
 
   async stop(): Promise<ExitInfo> {

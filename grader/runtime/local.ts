@@ -4,6 +4,8 @@ import { connect } from 'node:net';
 import { execa, type ResultPromise } from 'execa';
 import type { ExitInfo } from '../types.ts';
 import { groupAlive, signalGroup, trackGroup, untrackGroup, waitGroupGone } from './process-group.ts';
+import { directNpmScript, npmShortcutDisabled } from './npm-script.ts';
+import { describeListenProblem, groupListening, listenProblem, reachableOnLoopbackV4, type ListenProblem, type ListenSocket } from './listening.ts';
 
 export const KILL_AFTER_MS = 2000;
 
@@ -13,9 +15,22 @@ export interface LocalServerOptions {
   port: number;
   env: Record<string, string | undefined>;
   onLine: (stream: 'stdout' | 'stderr', line: string) => void;
+  /** Run an npm script's command directly when npm adds nothing (see npm-script.ts); default true. */
+  npmShortcut?: boolean;
 }
 
-export type ReadyOutcome = { kind: 'ready'; ms: number } | { kind: 'exited'; exit: ExitInfo; ms: number } | { kind: 'timeout'; ms: number } | { kind: 'aborted' };
+export type ReadyOutcome =
+  | { kind: 'ready'; ms: number }
+  | { kind: 'exited'; exit: ExitInfo; ms: number }
+  | { kind: 'timeout'; ms: number }
+  /** It listens, but where the grader cannot reach it (another port, ::1 only...): `message` says so in one line. */
+  | { kind: 'unreachable'; problem: ListenProblem; message: string; ms: number }
+  | { kind: 'aborted' };
+
+/** How long a server may listen only in the wrong place before we say so (it may still open PORT). */
+export const MISPLACED_GRACE_MS = 800;
+/** How often, while waiting, to look where the process group listens (/proc scan). */
+const DIAGNOSE_EVERY_MS = 150;
 
 export class LocalServer {
   private child?: ResultPromise;
@@ -23,6 +38,8 @@ export class LocalServer {
   private exitInfo?: ExitInfo;
   private exitPromise?: Promise<ExitInfo>;
   startedAt = 0;
+  /** The command actually run: the start command, or the npm script's own command (npm-script.ts). */
+  runCommand = '';
 
   constructor(private readonly options: LocalServerOptions) {}
 
@@ -38,11 +55,14 @@ export class LocalServer {
     const { command, cwd, env, port } = this.options;
     this.exitInfo = undefined;
     this.startedAt = performance.now();
-    const child = execa(command, {
+    const useShortcut = this.options.npmShortcut !== false && !npmShortcutDisabled(env) && !npmShortcutDisabled();
+    const direct = useShortcut ? directNpmScript(command, cwd, env) : undefined;
+    this.runCommand = direct ? direct.command : command;
+    const child = execa(this.runCommand, {
       shell: true,
       detached: true,
       cwd,
-      env: { ...env, PORT: String(port) } as Record<string, string>,
+      env: { ...env, ...direct?.env, PORT: String(port) } as Record<string, string>,
       extendEnv: false,
       reject: false,
       stdin: 'ignore',
@@ -90,19 +110,44 @@ export class LocalServer {
     return this.exitPromise ?? Promise.resolve({ code: null, signal: null });
   }
 
-  /** Polls a TCP connect to 127.0.0.1:port until it is accepted, the process exits, or time runs out. */
+  /**
+   * Polls a TCP connect to 127.0.0.1:port until it is accepted, the process exits, or time runs out.
+   * Meanwhile it looks where the process group listens: a server that listens only somewhere the
+   * grader cannot reach (another port, [::1] only) for MISPLACED_GRACE_MS is reported at once.
+   */
   async waitReady(timeoutMs: number, signal?: AbortSignal): Promise<ReadyOutcome> {
     const deadline = performance.now() + timeoutMs;
     let exited = false;
     void this.exited().then(() => (exited = true));
+    let nextDiagnosis = performance.now() + DIAGNOSE_EVERY_MS;
+    let misplacedSince: number | undefined;
     while (true) {
       const ms = Math.round(performance.now() - this.startedAt);
       if (signal?.aborted) return { kind: 'aborted' };
       if (exited || this.exitInfo) return { kind: 'exited', exit: await this.exited(), ms };
       if (await canConnect(this.options.port)) return { kind: 'ready', ms: Math.round(performance.now() - this.startedAt) };
-      if (performance.now() > deadline) return { kind: 'timeout', ms };
+      const now = performance.now();
+      if (now >= nextDiagnosis) {
+        nextDiagnosis = now + DIAGNOSE_EVERY_MS;
+        const problem = listenProblem(await this.listening(), this.options.port, reachableOnLoopbackV4);
+        if (!problem) misplacedSince = undefined;
+        else {
+          misplacedSince ??= now;
+          if (now - misplacedSince >= MISPLACED_GRACE_MS) {
+            return { kind: 'unreachable', problem, message: describeListenProblem(problem, 'local'), ms: Math.round(now - this.startedAt) };
+          }
+        }
+      }
+      if (now > deadline) return { kind: 'timeout', ms };
       await new Promise((r) => setTimeout(r, 10));
     }
+  }
+
+  /** Where the process group listens (Linux: /proc; elsewhere only "[::1]:PORT", found by connecting). */
+  async listening(): Promise<ListenSocket[]> {
+    if (this.pgid === undefined) return [];
+    if (process.platform === 'linux') return groupListening(this.pgid);
+    return (await canConnect(this.options.port, '::1')) ? [{ address: '::1', port: this.options.port, family: 6 }] : [];
   }
 
   /** SIGTERM to the group, SIGKILL after 2 s if anything is left; resolves when nothing is left. */

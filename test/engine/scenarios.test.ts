@@ -6,6 +6,8 @@ import { defineLab, expectJson, expectEqual } from '../../grader/index.ts';
 import { runLab, type RunOptions } from '../../grader/run.ts';
 import type { RunEvent, RunResult } from '../../grader/events.ts';
 import { groupAlive } from '../../grader/runtime/process-group.ts';
+import { formatCheck, formatSummary, textReporter } from '../../grader/report/text.ts';
+import { palette } from '../../grader/report/colour.ts';
 
 const FIXTURES = join(import.meta.dirname, '..', 'fixtures', 'servers');
 
@@ -90,6 +92,63 @@ describe('engine scenarios', () => {
     expect(o.result.serverOutput.join('\n')).toContain('simulated crash at start');
     expect(o.result.checks.every((c) => c.status === 'skip')).toBe(true);
     expect(o.elapsedMs).toBeLessThan(3000);
+    expectNothingLeft(o);
+  });
+
+  it('listens on [::1]:PORT only: error (exit 2) in one line naming [::1]:PORT and the fix, within 3 s', async () => {
+    const o = await scenario('ipv6-only.js', { readyTimeoutMs: 20_000 });
+    expect(o.result.status).toBe('error');
+    expect(o.result.exitCode).toBe(2);
+    const port = o.result.port!;
+    expect(o.result.message).toContain(`listens on [::1]:${port} only`);
+    expect(o.result.message).toMatch(/listen\(PORT, '0\.0\.0\.0'\)/);
+    expect(o.result.message).not.toContain('\n');
+    expect(o.elapsedMs).toBeLessThan(3000);
+    expect(o.result.checks.every((c) => c.status === 'skip')).toBe(true);
+    expectNothingLeft(o);
+  });
+
+  it('listens on another port than PORT: error (exit 2) naming the port it listens on, within 3 s', async () => {
+    const o = await scenario('wrong-port.js', { readyTimeoutMs: 20_000 });
+    expect(o.result.status).toBe('error');
+    expect(o.result.exitCode).toBe(2);
+    const printed = /listening on (\d+)/.exec(o.result.serverOutput.join('\n'));
+    expect(printed, 'the fixture prints its port').not.toBeNull();
+    const actual = Number(printed![1]);
+    expect(actual).not.toBe(o.result.port);
+    expect(o.result.message).toContain(`listens on port ${actual} (0.0.0.0:${actual}), not on port ${o.result.port} from the PORT environment variable`);
+    expect(o.result.message).not.toContain('\n');
+    expect(o.elapsedMs).toBeLessThan(3000);
+    expectNothingLeft(o);
+  });
+
+  it('slow to start: says it is still waiting, with the last line it printed, then passes', async () => {
+    const o = await scenario('slow-start.js', { readyTimeoutMs: 10_000, env: { SLOW_START_MS: '2300' } });
+    expect(o.result.status).toBe('pass');
+    const waiting = o.events.filter((e): e is Extract<RunEvent, { type: 'server-waiting' }> => e.type === 'server-waiting');
+    expect(waiting.length).toBeGreaterThanOrEqual(2);
+    expect(waiting[0].ms).toBeGreaterThanOrEqual(900);
+    expect(waiting[0].port).toBe(o.result.port);
+    expect(waiting.at(-1)?.lastLine).toBe('still compiling, almost there');
+    // every waiting event comes before the server is ready
+    expect(o.events.findIndex((e) => e.type === 'server-ready')).toBeGreaterThan(o.events.lastIndexOf(waiting.at(-1)!));
+    // the plain reporter turns the 2 s one into a line
+    let text = '';
+    const report = textReporter({ write: (t) => (text += t), colour: false });
+    for (const e of o.events) report(e);
+    expect(text).toMatch(/Still waiting for your server to listen on port \d+ \(2 s\); its last line: still compiling, almost there/);
+    expectNothingLeft(o);
+  });
+
+  it('prints a 10 kB line: reports cut it to 300 characters and say how much was left out', async () => {
+    const o = await scenario('long-line.js');
+    expect(o.result.status).toBe('fail');
+    const check = o.result.checks[0];
+    const long = check.serverOutput!.find((l) => l.startsWith('request log: '))!;
+    expect(long).toBe(`request log: ${'x'.repeat(287)}… (9713 more characters)`);
+    const formatted = formatCheck(check, palette(false)) + formatSummary(o.result, palette(false));
+    expect(formatted).toContain('… (9713 more characters)');
+    expect(Math.max(...formatted.split('\n').map((l) => l.length))).toBeLessThan(400);
     expectNothingLeft(o);
   });
 
