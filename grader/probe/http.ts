@@ -75,8 +75,12 @@ export class HttpResponse {
     return this;
   }
 
-  /** Fails unless the header exists and (if given) matches. Returns the value. */
-  expectHeader(name: string, match?: RegExp | string | ((v: string) => boolean), why?: string): string {
+  /**
+   * Fails unless the header exists and (if given) matches. Returns the value.
+   * `expected` describes the value wanted, for the report's "Expected:" line (`content-type: text/html`);
+   * give it whenever `match` is a function, which cannot describe itself.
+   */
+  expectHeader(name: string, match?: RegExp | string | ((v: string) => boolean), why?: string, expected?: string): string {
     const value = this.header(name);
     const ok =
       value !== undefined &&
@@ -84,7 +88,8 @@ export class HttpResponse {
         (typeof match === 'string' ? value === match : match instanceof RegExp ? match.test(value) : match(value)));
     if (!ok) {
       const want =
-        match === undefined ? 'present' : typeof match === 'string' ? match : match instanceof RegExp ? `matching ${match}` : 'a valid value';
+        expected ??
+        (match === undefined ? '(any value: the header must be present)' : typeof match === 'string' ? match : match instanceof RegExp ? `a value matching ${match}` : 'a value the check accepts (see above)');
       throw new CheckFailure({
         message: why ?? (value === undefined ? `The response has no \`${name}\` header.` : `The \`${name}\` header is wrong.`),
         expected: `${name}: ${want}`,

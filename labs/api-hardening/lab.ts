@@ -286,16 +286,16 @@ export default defineLab(
             [`GET /${ctx.random.word()} (404)`, await ctx.http.get(`/${ctx.random.word()}-${ctx.random.string(4)}`)],
           ];
           for (const [what, res] of samples) {
-            res.expectHeader('x-content-type-options', (v) => v.trim().toLowerCase() === 'nosniff', `${what}: every response needs \`X-Content-Type-Options: nosniff\`, error responses too, so browsers never guess a content type.`);
+            res.expectHeader('x-content-type-options', (v) => v.trim().toLowerCase() === 'nosniff', `${what}: every response needs \`X-Content-Type-Options: nosniff\`, error responses too, so browsers never guess a content type.`, 'nosniff');
             expectThat(res.header('x-powered-by') === undefined, `${what}: drop the \`X-Powered-By\` header; it advertises your stack to attackers.`, {
               expected: 'no X-Powered-By',
               received: `X-Powered-By: ${res.header('x-powered-by')}`,
               res,
             });
           }
-          created.res.expectHeader('cache-control', (v) => headerTokens(v, false).includes('no-store'), 'The answer that carries a new API key must say `Cache-Control: no-store` so no cache keeps the secret.');
+          created.res.expectHeader('cache-control', (v) => headerTokens(v, false).includes('no-store'), 'The answer that carries a new API key must say `Cache-Control: no-store` so no cache keeps the secret.', 'no-store (alone or in a list, e.g. `no-store, private`)');
           const https = await listNotes(ctx, created.key, { 'X-Forwarded-Proto': 'https' });
-          const hsts = https.expectHeader('strict-transport-security', undefined, 'A request that came over HTTPS (`X-Forwarded-Proto: https`) must get `Strict-Transport-Security: max-age=31536000` so browsers never use plain HTTP again.');
+          const hsts = https.expectHeader('strict-transport-security', undefined, 'A request that came over HTTPS (`X-Forwarded-Proto: https`) must get `Strict-Transport-Security: max-age=31536000` so browsers never use plain HTTP again.', 'max-age=31536000');
           const maxAge = Number(/max-age\s*=\s*"?(\d+)/i.exec(hsts)?.[1] ?? NaN);
           expectThat(maxAge >= 31536000, 'Strict-Transport-Security needs a max-age of at least one year (31536000 seconds).', {
             expected: 'Strict-Transport-Security: max-age=31536000',

@@ -457,7 +457,7 @@ export default defineLab(
           const up = upstreamOf(ctx);
           const p = up.create(ctx.random);
           const res = await expectProduct(ctx, p, `GET /products/${p.id} must answer the upstream's product.`);
-          const etag = res.expectHeader('etag', (v) => ENTITY_TAG.test(v.trim()), 'GET /products/{id} must send an `ETag` header: an entity-tag in double quotes, e.g. `"3a7bd3e2"` or `W/"3a7bd3e2"`.');
+          const etag = res.expectHeader('etag', (v) => ENTITY_TAG.test(v.trim()), 'GET /products/{id} must send an `ETag` header: an entity-tag in double quotes, e.g. `"3a7bd3e2"` or `W/"3a7bd3e2"`.', 'an entity-tag in double quotes, e.g. "3a7bd3e2" or W/"3a7bd3e2"');
           const tag = etag.trim();
           const weak = tag.startsWith('W/');
           const junk = () => `"${ctx.random.string(12)}"`;

@@ -234,7 +234,7 @@ export default defineLab(
         hint: 'Make an id per request (e.g. crypto.randomUUID()) before routing, set it as `X-Request-Id`, and put it in every problem body as `request_id`.',
         async run({ http, random }) {
           const health = await http.get('/health');
-          health.expectHeader('x-request-id', (v) => v.trim() !== '', 'Every response, also a success, must carry an `X-Request-Id` header.');
+          health.expectHeader('x-request-id', (v) => v.trim() !== '', 'Every response, also a success, must carry an `X-Request-Id` header.', 'a non-empty request id, e.g. 3f2c9a1e-...');
           const seen = new Set<string>();
           const cases: { what: string; send: () => Promise<HttpResponse>; status: number }[] = [
             { what: 'a 404', send: () => http.get(`/orders/${random.string(10)}`), status: 404 },
@@ -245,7 +245,7 @@ export default defineLab(
           for (const c of cases) {
             const res = await c.send();
             const problem = expectProblem(res, c.status);
-            const id = res.expectHeader('x-request-id', (v) => v.trim() !== '', `The response to ${c.what} must carry an \`X-Request-Id\` header.`);
+            const id = res.expectHeader('x-request-id', (v) => v.trim() !== '', `The response to ${c.what} must carry an \`X-Request-Id\` header.`, 'a non-empty request id, e.g. 3f2c9a1e-...');
             expectThat(problem.request_id === id, `The problem body of ${c.what} must carry the request id of its \`X-Request-Id\` header as \`request_id\`.`, {
               expected: `"request_id": ${JSON.stringify(id)}`,
               received: `"request_id": ${JSON.stringify(problem.request_id)}`,

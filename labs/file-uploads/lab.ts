@@ -368,9 +368,9 @@ export default defineLab(
           const id = expectCreated(await upload(ctx, user, file), file, 'A PDF upload must be accepted with 201.');
           const res = await http.get(fileUrl(id), { headers: { 'X-User': user } });
           res.expectStatus(200);
-          res.expectHeader('x-content-type-options', (v) => v.trim().toLowerCase() === 'nosniff', 'Downloads must carry `X-Content-Type-Options: nosniff` so a browser never guesses the type from the bytes.');
-          res.expectHeader('content-type', (v) => ['application/pdf', 'application/octet-stream'].includes(mediaType(v)), 'A download must be served with the type validated at upload (application/pdf here) or application/octet-stream, never a type the browser would render.');
-          const header = res.expectHeader('content-disposition', undefined, 'Downloads must carry a `Content-Disposition: attachment; ...` header.');
+          res.expectHeader('x-content-type-options', (v) => v.trim().toLowerCase() === 'nosniff', 'Downloads must carry `X-Content-Type-Options: nosniff` so a browser never guesses the type from the bytes.', 'nosniff');
+          res.expectHeader('content-type', (v) => ['application/pdf', 'application/octet-stream'].includes(mediaType(v)), 'A download must be served with the type validated at upload (application/pdf here) or application/octet-stream, never a type the browser would render.', 'application/pdf or application/octet-stream');
+          const header = res.expectHeader('content-disposition', undefined, 'Downloads must carry a `Content-Disposition: attachment; ...` header.', 'attachment; filename="..."');
           const parsed = await parseContentDisposition(header);
           if (!parsed.ok) return res.fail(`The Content-Disposition header cannot be parsed (${parsed.error}).`, `Content-Disposition: attachment; filename*=UTF-8''...`);
           expectThat(parsed.value.type === 'attachment', 'Downloads must be `attachment`, so the browser saves the file instead of rendering it on your origin.', {

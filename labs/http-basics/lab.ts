@@ -27,7 +27,7 @@ export default defineLab(
         async run({ http }) {
           const res = await http.get('/', { headers: { Accept: 'text/html' } });
           res.expectStatus(200);
-          res.expectHeader('content-type', (v) => mediaType(v) === 'text/html', 'The home page must be sent as `Content-Type: text/html`.');
+          res.expectHeader('content-type', (v) => mediaType(v) === 'text/html', 'The home page must be sent as `Content-Type: text/html`.', 'text/html (e.g. text/html; charset=utf-8)');
           expectThat(/<h1[\s>]/i.test(res.text), 'The page must contain an <h1> heading.', { expected: 'an HTML body with <h1>...</h1>', res });
         },
       },

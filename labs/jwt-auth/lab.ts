@@ -168,6 +168,7 @@ function expectBearerChallenge(res: HttpResponse, why: string): void {
     'www-authenticate',
     (v) => /^\s*bearer(\s|,|$)/i.test(v),
     'A 401 from a Bearer-protected route must say how to authenticate: `WWW-Authenticate: Bearer` (e.g. `Bearer realm="api", error="invalid_token"`).',
+    'Bearer (e.g. Bearer realm="api", error="invalid_token")',
   );
 }
 

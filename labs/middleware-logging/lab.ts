@@ -31,7 +31,7 @@ function recentOutput(ctx: CheckContext, n = 8): string {
 const VALID_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
 function requestId(res: HttpResponse, what: string): string {
-  return res.expectHeader('x-request-id', (v) => v.trim() !== '', `The response to ${what} must carry an \`X-Request-Id\` header.`);
+  return res.expectHeader('x-request-id', (v) => v.trim() !== '', `The response to ${what} must carry an \`X-Request-Id\` header.`, 'a non-empty request id, e.g. 3f2c9a1e-...');
 }
 
 /** Waits for the access log line of request `id` (JSON with that request_id), or fails saying what was printed. */
@@ -267,7 +267,7 @@ export default defineLab(
           for (const a of attempts) {
             const res = await http.request('/api/admin/counter/increment', { method: 'POST', headers: a.headers });
             res.expectStatus(401, `POST /api/admin/counter/increment ${a.what} must be rejected with 401 Unauthorized.`);
-            res.expectHeader('www-authenticate', /^\s*Bearer\b/i, 'A 401 must carry `WWW-Authenticate: Bearer` (it tells the client which credentials to send).');
+            res.expectHeader('www-authenticate', /^\s*Bearer\b/i, 'A 401 must carry `WWW-Authenticate: Bearer` (it tells the client which credentials to send).', 'Bearer (e.g. Bearer realm="api")');
             const after = await read();
             expectThat(after === before, `POST /api/admin/counter/increment ${a.what} was answered 401, but the counter moved from ${before} to ${after}: the handler ran before (or despite) the guard.`, {
               expected: `GET /api/counter -> {"count": ${before}}`,

@@ -250,14 +250,14 @@ export default defineLab(
           const doc = makeDoc(ctx.random);
           await create(ctx, id, doc);
           const g1 = await ctx.http.get(path(id));
-          const e1 = g1.expectHeader('etag', (v) => STRONG_ETAG.test(v.trim()), 'GET must send a strong ETag: a quoted string like "a1b2c3" (no W/ prefix), so If-Match can use it.').trim();
+          const e1 = g1.expectHeader('etag', (v) => STRONG_ETAG.test(v.trim()), 'GET must send a strong ETag: a quoted string like "a1b2c3" (no W/ prefix), so If-Match can use it.', 'a strong entity-tag: a quoted string like "a1b2c3", no W/ prefix').trim();
 
           const change = { title: `${cap(ctx.random.word())} ${ctx.random.word()}` };
           const patched = mergePatch(doc, change);
           const p1 = await patch(ctx, id, change, MERGE_PATCH, { 'If-Match': e1 });
           expectUpdateAnswer(p1, patched, `PATCH with If-Match: ${e1} (the current ETag)`);
           const g2 = await ctx.http.get(path(id));
-          const e2 = g2.expectHeader('etag', (v) => STRONG_ETAG.test(v.trim()), 'GET must send a strong ETag.').trim();
+          const e2 = g2.expectHeader('etag', (v) => STRONG_ETAG.test(v.trim()), 'GET must send a strong ETag.', 'a strong entity-tag: a quoted string like "a1b2c3", no W/ prefix').trim();
           expectThat(e2 !== e1, 'The document changed, so its ETag must change too: an ETag identifies one version of the document.', { expected: `an ETag other than ${e1}`, received: `ETag: ${e2}`, res: g2 });
           const p1tag = p1.header('etag')?.trim();
           expectThat(p1tag === e2, 'The response to a successful PATCH must carry the new ETag (the same one GET then shows), so the client can chain updates.', {
