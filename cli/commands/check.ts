@@ -44,8 +44,11 @@ export async function runCheck(opts: CheckOptions, cwd: string): Promise<number>
     const { runWatch } = await import('../watch.ts');
     return runWatch(opts, cwd);
   }
+  const mark = (what: string) => process.env.LABS_PROFILE && process.stderr.write(`[profile] ${Math.round(performance.now())} ms ${what}\n`);
+  mark('runCheck');
   const { dir, manifest } = loadManifest(resolve(cwd, opts.dir ?? '.'));
   const lab = await loadLab(manifest.lab);
+  mark('lab loaded');
   const run = runLab(checkRunOptions(opts, dir, manifest.start, lab));
   if (process.env.LABS_PROFILE) {
     run.on((e) => { if (['run-start','server-start','server-ready','run-end','phase'].includes(e.type)) process.stderr.write(`[profile] ${Math.round(performance.now())} ms ${e.type} ${'phase' in e ? e.phase : ''}\n`); });
