@@ -273,7 +273,8 @@ export class HttpProbe {
     const sockets = await openConnections(host, port, n, Math.max(this.timeoutMs, 10_000), this.signal);
     const connectMs = Math.round(performance.now() - t0);
     const accepted = isLoopback(host) ? await waitAccepted(port, 3000, this.signal) : { waitedMs: 0, unaccepted: -1 };
-    const clients = sockets.map((socket) => new undici.Client(target.origin, { pipelining: 1, connect: (_opts, cb) => cb(null, socket) }));
+    // undici expects its connector to answer asynchronously (a synchronous callback leaves the request hanging).
+    const clients = sockets.map((socket) => new undici.Client(target.origin, { pipelining: 1, connect: (_opts, cb) => setImmediate(() => cb(null, socket)) }));
     const released = performance.now();
     let first = Infinity;
     let last = 0;

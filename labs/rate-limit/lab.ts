@@ -1,6 +1,7 @@
 import {
   CheckFailure,
   defineLab,
+  describeTiming,
   expectJson,
   expectProblem,
   expectSfList,
@@ -310,9 +311,12 @@ export default defineLab(
           await attempts(ctx, 3, async () => {
             const client = newClient(ctx, 'burst');
             const n = 3 * l.L;
-            const startedAt = now();
-            const settled = await ctx.burst(n, () => quote(ctx, client, true));
-            const elapsed = now() - startedAt;
+            // Every connection is opened (and accepted) first, then the n requests leave together: a server
+            // with a small listen backlog is not blamed for SYNs the kernel retried a second later.
+            const { responses: settled, timing } = await ctx.http.simultaneous(n, () => ({ path: '/api/quote', headers: { 'X-Client-Id': client } }));
+            const spread = describeTiming(timing);
+            ctx.note(spread);
+            const elapsed = timing.spreadMs;
             const responses: HttpResponse[] = [];
             for (const s of settled) {
               if (s.status === 'rejected') throw s.reason;
@@ -321,16 +325,16 @@ export default defineLab(
             for (const res of responses) expectAllowedOrLimited(res, client);
             const ok = responses.filter((r) => r.status === 200);
             const details = {
-              expected: `exactly ${l.L} x HTTP 200 and ${n - l.L} x HTTP 429`,
-              received: `${ok.length} x HTTP 200 and ${n - ok.length} x HTTP 429`,
+              expected: `exactly ${l.L} x HTTP 200 and ${n - l.L} x HTTP 429${refill(l, elapsed) > 0 ? ` (a token bucket may refill ${refill(l, elapsed)} more in the ${elapsed} ms the burst took)` : ''}`,
+              received: `${ok.length} x HTTP 200 and ${n - ok.length} x HTTP 429\nTiming: ${spread}`,
             };
-            expectThat(ok.length >= l.L, `${n} parallel requests from a new client (each on its own connection): exactly ${l.L} must succeed, but only ${ok.length} did.`, {
+            expectThat(ok.length >= l.L, `${n} requests from a new client released at the same moment (each on its own connection): exactly ${l.L} must succeed, but only ${ok.length} did.`, {
               ...details,
               res: responses.find((r) => r.status === 429),
             });
             if (ok.length > l.L) {
               const failure = {
-                message: `${n} parallel requests from a new client (each on its own connection): exactly ${l.L} must succeed, but ${ok.length} did. ${
+                message: `${n} requests from a new client released at the same moment (each on its own, already open connection; the last answer came ${elapsed} ms after the release): exactly ${l.L} must succeed, but ${ok.length} did. ${
                   ok.length === l.L + 1
                     ? 'One too many: an off-by-one (`<=` instead of `<`), or a race between reading the count and recording the request'
                     : 'Requests that arrive together all read the count before any of them records itself: check and count must be one atomic step (a fixed window aligned to the clock can also let up to twice the limit through when a burst straddles its edge)'
