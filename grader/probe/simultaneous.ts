@@ -30,6 +30,10 @@ const SLOW_CONNECT_MS = 250;
 /** Opens `n` TCP connections to host:port and resolves once every one is established. */
 export async function openConnections(host: string, port: number, n: number, timeoutMs: number, signal?: AbortSignal): Promise<Socket[]> {
   const sockets: Socket[] = [];
+  const onAbort = () => {
+    for (const s of sockets) s.destroy(new Error('aborted'));
+  };
+  signal?.addEventListener('abort', onAbort, { once: true });
   try {
     await Promise.all(
       Array.from(
@@ -42,16 +46,12 @@ export async function openConnections(host: string, port: number, n: number, tim
               socket.destroy();
               reject(Object.assign(new Error(`could not connect to ${host}:${port} within ${timeoutMs} ms`), { code: 'UND_ERR_CONNECT_TIMEOUT' }));
             }, timeoutMs);
-            const onAbort = () => socket.destroy(new Error('aborted'));
-            signal?.addEventListener('abort', onAbort, { once: true });
             socket.once('connect', () => {
               clearTimeout(timer);
-              signal?.removeEventListener('abort', onAbort);
               resolve();
             });
             socket.once('error', (err) => {
               clearTimeout(timer);
-              signal?.removeEventListener('abort', onAbort);
               reject(err);
             });
           }),
@@ -60,6 +60,8 @@ export async function openConnections(host: string, port: number, n: number, tim
   } catch (err) {
     for (const s of sockets) s.destroy();
     throw err;
+  } finally {
+    signal?.removeEventListener('abort', onAbort);
   }
   return sockets;
 }
