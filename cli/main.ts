@@ -86,8 +86,12 @@ Exit codes: 0 passed, 1 a check failed, 2 your server could not run, 3 usage or 
     .option('-w, --watch', 're-run the checks on every save in the lab folder (Ctrl-C stops)')
     .addOption(new Option('--runtime <name>', 'where your server runs: a local process, or a container built from your Dockerfile').choices(['local', 'docker']).default('local'))
     .action(async (opts) => {
+      if (process.env.LABS_PROFILE) process.stderr.write(`[profile] ${Math.round(performance.now())} ms check command\n`);
+      // The learner's server first (when its lab's env is known without loading the lab), then the rest.
+      const { startServerEarly } = await import('./early-start.ts');
+      const early = await startServerEarly(opts, userCwd());
       const { runCheck } = await import('./commands/check.ts');
-      process.exitCode = await runCheck(opts, userCwd());
+      process.exitCode = await runCheck({ ...opts, early }, userCwd());
     });
 
   program

@@ -8,6 +8,7 @@ import { hostHttp, type Hosted } from './probe/hosted.ts';
 import { newSeed, Random } from './random.ts';
 import { LocalServer } from './runtime/local.ts';
 import { freePort } from './runtime/ports.ts';
+import { cleanEnv, sameEnv, type EarlyServer } from './runtime/early.ts';
 import { RunTempDirs } from './runtime/temp-dirs.ts';
 import type { DockerRuntime } from './runtime/docker.ts';
 import type { RuntimeName, ServerInstance } from './runtime/server.ts';
@@ -40,6 +41,12 @@ export interface RunOptions {
   serviceUrls?: Partial<Record<'postgres' | 'redis', string>>;
   /** Keep service containers warm for the next run (default true; LABS_KEEP_SERVICES=0 turns it off). */
   keepServices?: boolean;
+  /**
+   * The learner's server, already started by the caller before the lab was loaded (runtime/early.ts).
+   * Adopted when it was started as this run would start it; otherwise stopped and started again. The run
+   * owns it either way (it is stopped at teardown).
+   */
+  early?: EarlyServer;
 }
 
 export const DEFAULT_CHECK_TIMEOUT_MS = 10_000;
@@ -99,15 +106,6 @@ export function runLab(options: RunOptions): LabRun {
   };
 }
 
-function cleanEnv(): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(process.env)) {
-    if (v === undefined || k.startsWith('npm_') || k.startsWith('VITEST') || k === 'NODE_OPTIONS' || k === 'PORT') continue;
-    out[k] = v;
-  }
-  return out;
-}
-
 async function execute(
   options: RunOptions,
   checks: CheckDefinition[],
@@ -146,7 +144,9 @@ async function execute(
   for (const [name, knob] of Object.entries(lab.env)) labEnv[name] = typeof knob.value === 'function' ? await knob.value(envRandom, envContext) : knob.value;
   Object.assign(labEnv, options.env ?? {});
 
-  const port = await freePort();
+  const early = options.early;
+  let earlyAdopted = false;
+  const port = early?.port ?? (await freePort());
   const baseEnv = { ...cleanEnv(), ...labEnv };
   let currentEnv: Record<string, string | undefined> = baseEnv;
   let exitExpected = false;
@@ -165,16 +165,17 @@ async function execute(
   let services: ServiceSet | undefined;
   let runtime: DockerRuntime | undefined;
   let server: ServerInstance = new LocalServer({ command: options.startCommand, cwd: options.dir, port, env: currentEnv, onLine });
-  const launch = (env: Record<string, string | undefined>) => {
+  const launch = (env: Record<string, string | undefined>, adopt?: EarlyServer) => {
     currentEnv = env;
     const spec = { command: options.startCommand, cwd: options.dir, port, env, onLine };
-    server = runtime ? runtime.createServer(spec) : new LocalServer(spec);
+    server = adopt ? adopt.server : runtime ? runtime.createServer(spec) : new LocalServer(spec);
     sinceStart = [];
     exitExpected = false;
     const mine = server;
-    mine.start();
+    if (!adopt) mine.start();
     const command = runtime ? `docker run ${runtime.image}` : mine instanceof LocalServer && mine.runCommand !== options.startCommand ? `${options.startCommand} (run directly: ${mine.runCommand})` : options.startCommand;
     emit({ type: 'server-start', command, port, pid: mine instanceof LocalServer ? mine.pid : undefined });
+    adopt?.attach(onLine); // the lines it printed before this run adopted it, then the rest
     void mine.exited().then((exit) => {
       if (mine !== server) return;
       emit({ type: 'server-exit', exit, expected: exitExpected });
@@ -187,6 +188,7 @@ async function execute(
     const td = performance.now();
     exitExpected = true;
     await server.stop();
+    if (early && !earlyAdopted) await early.server.stop();
     await runtime?.dispose().catch(() => {});
     await services?.stop().catch(() => {});
     await Promise.all(hosted.map((h) => h.close().catch(() => {})));
@@ -230,7 +232,14 @@ async function execute(
   // start + ready
   if (!runtime) writeServerEnv(options.dir, port, labEnv);
   emit({ type: 'phase', phase: 'start' });
-  launch(baseEnv);
+  if (early && !runtime && early.command === options.startCommand && early.dir === options.dir && sameEnv(early.env, baseEnv)) {
+    earlyAdopted = true;
+    launch(baseEnv, early);
+  } else {
+    if (early) await early.server.stop();
+    earlyAdopted = true; // stopped: nothing left to stop at teardown
+    launch(baseEnv);
+  }
   void loadUndici(); // load the HTTP client while the server boots
   emit({ type: 'phase', phase: 'ready' });
   const ready = await waitWithProgress();

@@ -10,6 +10,8 @@ import { saveLastCheck } from '../last-check.ts';
 import { recordCheckRun } from '../progress.ts';
 import { bufferRun } from '../tui/run-source.ts';
 import { canDrawLive } from '../tui/tty.ts';
+import { rememberLabStart } from '../early-start.ts';
+import type { EarlyServer } from '../../grader/runtime/early.ts';
 
 export interface CheckOptions {
   all?: boolean;
@@ -23,6 +25,8 @@ export interface CheckOptions {
   watch?: boolean;
   /** Where the server runs: a local process (default) or a container built from the project's Dockerfile. */
   runtime?: 'local' | 'docker';
+  /** The server, already started before the lab was loaded (cli/early-start.ts); the run adopts or stops it. */
+  early?: EarlyServer;
 }
 
 /** The engine options for one run of `labs check` (also used by --watch and the TUI). */
@@ -46,10 +50,20 @@ export async function runCheck(opts: CheckOptions, cwd: string): Promise<number>
   }
   const mark = (what: string) => process.env.LABS_PROFILE && process.stderr.write(`[profile] ${Math.round(performance.now())} ms ${what}\n`);
   mark('runCheck');
-  const { dir, manifest } = loadManifest(resolve(cwd, opts.dir ?? '.'));
-  const lab = await loadLab(manifest.lab);
-  mark('lab loaded');
-  const run = runLab(checkRunOptions(opts, dir, manifest.start, lab));
+  let run: ReturnType<typeof runLab>;
+  let lab: Lab;
+  let dir: string;
+  try {
+    let manifest;
+    ({ dir, manifest } = loadManifest(resolve(cwd, opts.dir ?? '.')));
+    lab = await loadLab(manifest.lab);
+    mark('lab loaded');
+    rememberLabStart(lab);
+    run = runLab({ ...checkRunOptions(opts, dir, manifest.start, lab), early: opts.early });
+  } catch (err) {
+    await opts.early?.server.stop(); // a usage error after the early start: leave nothing running
+    throw err;
+  }
   if (process.env.LABS_PROFILE) {
     run.on((e) => { if (['run-start','server-start','server-ready','run-end','phase'].includes(e.type)) process.stderr.write(`[profile] ${Math.round(performance.now())} ms ${e.type} ${'phase' in e ? e.phase : ''}\n`); });
     process.on('exit', () => process.stderr.write(`[profile] ${Math.round(performance.now())} ms exit\n`));

@@ -1,7 +1,7 @@
 // Local runtime: the learner's start command as a process group of its own (execa), with output captured
 // line by line and a stop that always ends in SIGKILL.
 import { connect } from 'node:net';
-import { execa, type ResultPromise } from 'execa';
+import { spawn, type ChildProcess } from 'node:child_process';
 import type { ExitInfo } from '../types.ts';
 import { groupAlive, signalGroup, trackGroup, untrackGroup, waitGroupGone } from './process-group.ts';
 import { directNpmScript, npmShortcutDisabled } from './npm-script.ts';
@@ -33,7 +33,7 @@ export const MISPLACED_GRACE_MS = 800;
 const DIAGNOSE_EVERY_MS = 150;
 
 export class LocalServer {
-  private child?: ResultPromise;
+  private child?: ChildProcess;
   private pgid?: number;
   private exitInfo?: ExitInfo;
   private exitPromise?: Promise<ExitInfo>;
@@ -58,17 +58,14 @@ export class LocalServer {
     const useShortcut = this.options.npmShortcut !== false && !npmShortcutDisabled(env) && !npmShortcutDisabled();
     const direct = useShortcut ? directNpmScript(command, cwd, env) : undefined;
     this.runCommand = direct ? direct.command : command;
-    const child = execa(this.runCommand, {
+    // node:child_process, not execa: `labs check` spawns this before loading most of the CLI, and
+    // execa alone takes ~50 ms to load. A shell like npm uses, in a process group of its own.
+    const child = spawn(this.runCommand, {
       shell: true,
       detached: true,
       cwd,
       env: { ...env, ...direct?.env, PORT: String(port) } as Record<string, string>,
-      extendEnv: false,
-      reject: false,
-      stdin: 'ignore',
-      buffer: false,
-      cleanup: false,
-      stripFinalNewline: false,
+      stdio: ['ignore', 'pipe', 'pipe'],
     });
     this.child = child;
     this.pgid = child.pid;
@@ -93,16 +90,22 @@ export class LocalServer {
         pending = '';
       });
     }
-    this.exitPromise = child.then(
-      (r) => {
-        this.exitInfo = { code: r.exitCode ?? null, signal: r.signal ?? null };
-        return this.exitInfo;
-      },
-      (err) => {
-        this.exitInfo = { code: (err as { exitCode?: number }).exitCode ?? null, signal: (err as { signal?: string }).signal ?? null };
-        return this.exitInfo;
-      },
-    );
+    // Like execa: the exit counts once the shell has exited and its output streams are closed (so the
+    // last lines are in before anyone reports the exit).
+    this.exitPromise = new Promise<ExitInfo>((resolve) => {
+      let settled = false;
+      const done = (exit: ExitInfo) => {
+        if (settled) return;
+        settled = true;
+        if (this.child === child) this.exitInfo = exit;
+        resolve(exit);
+      };
+      child.once('close', (code, signal) => done({ code: code ?? null, signal: signal ?? null }));
+      child.once('error', (err) => {
+        this.options.onLine('stderr', `[labs] could not start \`${this.runCommand}\` in ${cwd}: ${err.message}`);
+        done({ code: null, signal: null });
+      });
+    });
   }
 
   /** Resolves when the direct child exits. */
