@@ -381,7 +381,8 @@ class DockerServer implements ServerInstance {
         this.initPid = null;
       }
     }
-    return this.initPid ? namespaceListening(this.initPid) : [];
+    // 127.0.0.11 is Docker's embedded DNS server on a user-defined network, not the learner's.
+    return this.initPid ? namespaceListening(this.initPid).filter((s) => s.address !== '127.0.0.11') : [];
   }
 
   async stop(): Promise<ExitInfo> {
