@@ -22,8 +22,8 @@ import type { ContainerRuntimeClient } from 'testcontainers';
 import type { ExitInfo } from '../types.ts';
 import { dockerClient, dockerNamespace, dockerStatus, ensureSharedNetwork, noDockerForRuntime, removeSharedNetworkIfUnused, resourceLabels } from '../services/docker.ts';
 import { DOCKER_HOST_ALIAS } from '../services/service.ts';
-import { MISPLACED_GRACE_MS, type ReadyOutcome } from './local.ts';
-import { describeListenProblem, listenProblem, namespaceListening, reachableFromOutside, type ListenSocket } from './listening.ts';
+import type { ReadyOutcome } from './local.ts';
+import { describeListenProblem, listenProblem, MISPLACED_GRACE_MS, namespaceListening, reachableFromOutside, type ListenSocket } from './listening.ts';
 import { buildOutputReader } from './buildkit.ts';
 import { exitFromStatus, lineSplitter, type ServerInstance, type ServerSpec } from './server.ts';
 
@@ -354,7 +354,7 @@ class DockerServer implements ServerInstance {
       if (!problem) misplacedSince = undefined;
       else {
         misplacedSince ??= now;
-        if (now - misplacedSince >= MISPLACED_GRACE_MS) {
+        if (now - misplacedSince >= MISPLACED_GRACE_MS[problem.kind]) {
           return { kind: 'unreachable', problem, message: describeListenProblem(problem, 'docker'), ms: Math.round(now - this.startedAt) };
         }
       }

@@ -155,6 +155,15 @@ export function reachableFromOutside(s: ListenSocket): boolean {
   return s.address === '0.0.0.0' || s.address === '::';
 }
 
+export const INSPECTOR_PORT = 9229;
+
+/**
+ * How long a server may listen only in the wrong place before we say so: it may still open PORT (a
+ * process that starts helpers on other ports first). Short for [::1]:PORT (the right port, so the
+ * server is up), longer for another port.
+ */
+export const MISPLACED_GRACE_MS = { 'wrong-address': 800, 'wrong-port': 2000 } as const;
+
 export type ListenProblem =
   | { kind: 'wrong-address'; port: number; sockets: ListenSocket[] }
   | { kind: 'wrong-port'; port: number; sockets: ListenSocket[] };
@@ -163,7 +172,9 @@ export type ListenProblem =
  * Why `port` cannot be reached given where the server listens, or undefined if it can (or if it does
  * not listen anywhere yet). `reachable` says which addresses count.
  */
-export function listenProblem(sockets: ListenSocket[], port: number, reachable: (s: ListenSocket) => boolean): ListenProblem | undefined {
+export function listenProblem(all: ListenSocket[], port: number, reachable: (s: ListenSocket) => boolean): ListenProblem | undefined {
+  // Node's inspector (`node --inspect`) listens on 127.0.0.1:9229 before the server does: not a server.
+  const sockets = all.filter((s) => s.port === port || !(s.port === INSPECTOR_PORT && s.address === '127.0.0.1'));
   if (sockets.length === 0) return undefined;
   const onPort = sockets.filter((s) => s.port === port);
   if (onPort.some(reachable)) return undefined;

@@ -5,7 +5,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import type { ExitInfo } from '../types.ts';
 import { groupAlive, signalGroup, trackGroup, untrackGroup, waitGroupGone } from './process-group.ts';
 import { directNpmScript, npmShortcutDisabled } from './npm-script.ts';
-import { describeListenProblem, groupListening, listenProblem, reachableOnLoopbackV4, type ListenProblem, type ListenSocket } from './listening.ts';
+import { describeListenProblem, groupListening, MISPLACED_GRACE_MS, listenProblem, reachableOnLoopbackV4, type ListenProblem, type ListenSocket } from './listening.ts';
 
 export const KILL_AFTER_MS = 2000;
 
@@ -27,8 +27,6 @@ export type ReadyOutcome =
   | { kind: 'unreachable'; problem: ListenProblem; message: string; ms: number }
   | { kind: 'aborted' };
 
-/** How long a server may listen only in the wrong place before we say so (it may still open PORT). */
-export const MISPLACED_GRACE_MS = 800;
 /** How often, while waiting, to look where the process group listens (/proc scan). */
 const DIAGNOSE_EVERY_MS = 150;
 
@@ -136,7 +134,7 @@ export class LocalServer {
         if (!problem) misplacedSince = undefined;
         else {
           misplacedSince ??= now;
-          if (now - misplacedSince >= MISPLACED_GRACE_MS) {
+          if (now - misplacedSince >= MISPLACED_GRACE_MS[problem.kind]) {
             return { kind: 'unreachable', problem, message: describeListenProblem(problem, 'local'), ms: Math.round(now - this.startedAt) };
           }
         }

@@ -49,6 +49,8 @@ const lab = defineLab(
 interface Outcome {
   result: RunResult;
   events: RunEvent[];
+  /** When each event arrived (performance.now()). */
+  at: Map<RunEvent, number>;
   pids: number[];
   elapsedMs: number;
 }
@@ -57,14 +59,24 @@ async function scenario(server: string, options: Partial<RunOptions> = {}, durin
   const started = performance.now();
   const run = runLab({ lab, dir: FIXTURES, startCommand: `node ${server}`, seed: 42, readyTimeoutMs: 3000, requestTimeoutMs: 1500, ...options });
   const events: RunEvent[] = [];
+  const at = new Map<RunEvent, number>();
   const pids: number[] = [];
   run.on((e) => {
     events.push(e);
+    at.set(e, performance.now());
     if (e.type === 'server-start' && e.pid) pids.push(e.pid);
     during?.(run, events);
   });
   const result = await run.result;
-  return { result, events, pids, elapsedMs: performance.now() - started };
+  return { result, events, at, pids, elapsedMs: performance.now() - started };
+}
+
+/** From the server's line matching `line` (it prints it once it listens) to the start of teardown. */
+function msFromLineToVerdict(o: Outcome, line: RegExp): number {
+  const printed = o.events.find((e) => e.type === 'server-output' && line.test(e.line));
+  const teardown = o.events.find((e) => e.type === 'phase' && e.phase === 'teardown');
+  expect(printed, `the server printed ${line}`).toBeDefined();
+  return o.at.get(teardown!)! - o.at.get(printed!)!;
 }
 
 function expectNothingLeft(o: Outcome) {
@@ -103,6 +115,7 @@ describe('engine scenarios', () => {
     expect(o.result.message).toContain(`listens on [::1]:${port} only`);
     expect(o.result.message).toMatch(/listen\(PORT, '0\.0\.0\.0'\)/);
     expect(o.result.message).not.toContain('\n');
+    expect(msFromLineToVerdict(o, /listening on \[::1\]/)).toBeLessThan(3000);
     expect(o.elapsedMs).toBeLessThan(3000);
     expect(o.result.checks.every((c) => c.status === 'skip')).toBe(true);
     expectNothingLeft(o);
@@ -118,7 +131,8 @@ describe('engine scenarios', () => {
     expect(actual).not.toBe(o.result.port);
     expect(o.result.message).toContain(`listens on port ${actual} (0.0.0.0:${actual}), not on port ${o.result.port} from the PORT environment variable`);
     expect(o.result.message).not.toContain('\n');
-    expect(o.elapsedMs).toBeLessThan(3000);
+    expect(msFromLineToVerdict(o, /listening on \d+/)).toBeLessThan(3000);
+    expect(o.elapsedMs).toBeLessThan(4000);
     expectNothingLeft(o);
   });
 
