@@ -7,6 +7,8 @@ export default defineConfig({
     hookTimeout: 120_000,
     pool: 'forks',
     maxWorkers: 2,
+    // Labs verified with `concurrent: true` run this many variants of one lab side by side.
+    maxConcurrency: 3,
     reporters: ['default'],
   },
 });

@@ -443,11 +443,11 @@ export default defineLab(
             while (acceptedAt === undefined) {
               if (now() > giveUpAt) {
                 throw new CheckFailure({
-                  message: `Client ${client} was refused for more than ${((2 * l.W + 1000) / 1000).toFixed(1)} s after using its quota: it must get through again once its requests leave the ${l.W} ms window.`,
+                  message: `Client ${client} was refused for more than ${((2 * l.W + 1000) / 1000).toFixed(1)} s after using its quota, while the grader retried every ~${probeEveryMs} ms: it must get through again once its accepted requests leave the ${l.W} ms window (do refused requests count against the quota? they must not).`,
                   expected: 'HTTP 200 within the window',
                   received: `HTTP ${lastRefused.status}`,
                   exchange: lastRefused.exchange,
-                  hint: 'Requests older than RATE_WINDOW_MS must stop counting.',
+                  hint: 'Requests older than RATE_WINDOW_MS must stop counting, and refused (429) requests must never count: a client that keeps retrying while limited still gets through once its accepted requests leave the window.',
                 });
               }
               await ctx.sleep(probeEveryMs);

@@ -7,10 +7,17 @@ import { cleanupProjects, explain, grade, listAlternatives, listMutants, loadLab
 export interface VerifyOptions {
   /** Extra budget per run (labs with windows/timeouts). */
   timeoutMs?: number;
+  /**
+   * Run the variants (solution, alternatives, mutants) side by side instead of one after the other. Only for
+   * labs whose checks do not depend on tight timing: each variant is its own server on its own port, so they
+   * cannot see each other, but they share two cores. vitest's maxConcurrency caps how many run at once.
+   */
+  concurrent?: boolean;
 }
 
 export function verifyLab(id: string, options: VerifyOptions = {}): void {
   const timeout = options.timeoutMs ?? 60_000;
+  const variant = options.concurrent ? it.concurrent : it;
   describe(`lab ${id}`, () => {
     let lab: Lab;
     beforeAll(async () => {
@@ -35,13 +42,13 @@ export function verifyLab(id: string, options: VerifyOptions = {}): void {
       expect(ids.filter((c) => !caught.has(c)), 'checks no mutant fails').toEqual([]);
     });
 
-    it('the reference solution passes every check', { timeout }, async () => {
+    variant('the reference solution passes every check', { timeout }, async ({ expect }) => {
       const result = await grade(lab, makeProject(lab, 'solution'));
       expect(result.status, explain(result)).toBe('pass');
       expect(result.checks.map((c) => c.status)).toEqual(lab.checks.map(() => 'pass'));
     });
 
-    it('the untouched starter starts and fails the first check', { timeout }, async () => {
+    variant('the untouched starter starts and fails the first check', { timeout }, async ({ expect }) => {
       const result = await grade(lab, makeProject(lab, 'starter'), { all: false });
       expect(result.status, explain(result)).toBe('fail');
       expect(result.exitCode).toBe(1);
@@ -54,7 +61,7 @@ export function verifyLab(id: string, options: VerifyOptions = {}): void {
     for (const alt of listAlternatives(labDirOf(id))) {
       const runs = alt.start === 'npm start' ? 1 : 2;
       for (let run = 1; run <= runs; run++) {
-        it(`alternative solution "${alt.name}" (${alt.start}) passes every check${runs > 1 ? `, run ${run} of ${runs}` : ''}`, { timeout }, async () => {
+        variant(`alternative solution "${alt.name}" (${alt.start}) passes every check${runs > 1 ? `, run ${run} of ${runs}` : ''}`, { timeout }, async ({ expect }) => {
           const result = await grade(lab, makeProject(lab, { alternative: alt.dir }), { startCommand: alt.start });
           expect(result.status, explain(result)).toBe('pass');
           expect(result.checks.map((c) => c.status), explain(result)).toEqual(lab.checks.map(() => 'pass'));
@@ -65,7 +72,7 @@ export function verifyLab(id: string, options: VerifyOptions = {}): void {
     // One test per mutant, declared from the folder so a new mutant is verified without editing tests.
     const mutants = listMutants({ dir: labDirOf(id) } as Lab);
     for (const mutant of mutants) {
-      it(`known-bad variant "${mutant.name}" fails exactly ${mutant.fails.join(', ')}`, { timeout }, async () => {
+      variant(`known-bad variant "${mutant.name}" fails exactly ${mutant.fails.join(', ')}`, { timeout }, async ({ expect }) => {
         const result = await grade(lab, makeProject(lab, { mutant }));
         const failed = result.checks.filter((c) => c.status !== 'pass').map((c) => c.id);
         expect(result.status, explain(result)).toBe('fail');

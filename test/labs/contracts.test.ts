@@ -45,7 +45,7 @@ describe('contract-clause maps', () => {
         if (clause.graded === false) {
           if (!clause.why) problems.push(`clause ${JSON.stringify(clause.readme)}: not graded, but no "why"`);
           const block = blockOf(raw, clause.readme);
-          if (block && !/\(not graded\b/i.test(block)) problems.push(`clause ${JSON.stringify(clause.readme)}: not graded, so README.md must say "(not graded)" in the same paragraph or list item`);
+          if (block && !/\bnot graded\b/i.test(block)) problems.push(`clause ${JSON.stringify(clause.readme)}: not graded, so README.md must say "(not graded)" in the same paragraph or list item`);
           if (clause.checks?.length) problems.push(`clause ${JSON.stringify(clause.readme)}: marked not graded but names checks`);
         } else {
           if (!clause.checks?.length) problems.push(`clause ${JSON.stringify(clause.readme)}: no check tests it (add one, or mark it "graded": false and "(not graded)" in the README)`);
