@@ -8,6 +8,7 @@ import type { RunEvent, RunResult } from '../../grader/events.ts';
 import { groupAlive } from '../../grader/runtime/process-group.ts';
 import { formatCheck, formatSummary, textReporter } from '../../grader/report/text.ts';
 import { palette } from '../../grader/report/colour.ts';
+import { checkViewReducer, initialCheckView, waitingLine } from '../../cli/tui/check-state.ts';
 
 const FIXTURES = join(import.meta.dirname, '..', 'fixtures', 'servers');
 
@@ -151,6 +152,10 @@ describe('engine scenarios', () => {
     const report = textReporter({ write: (t) => (text += t), colour: false });
     for (const e of o.events) report(e);
     expect(text).toMatch(/Still waiting for your server to listen on port \d+ \(2 s\); its last line: still compiling, almost there/);
+    // and the live view's waiting line shows it while it waits
+    let view = initialCheckView();
+    for (const e of o.events.slice(0, o.events.lastIndexOf(waiting.at(-1)!) + 1)) view = checkViewReducer(view, { type: 'event', event: e, at: 0 });
+    expect(waitingLine(view)).toBe(`Waiting for your server to listen on port ${o.result.port} · its last line: still compiling, almost there`);
     expectNothingLeft(o);
   });
 
