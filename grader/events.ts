@@ -17,6 +17,8 @@ export interface CheckResult {
   serverOutput?: string[];
   /** How to start the server by hand as the grader did, for the curl reproduction. */
   reproduceStart?: string;
+  /** The check's own notes while it ran (e.g. how a concurrent burst was released and how long it took). */
+  notes?: string[];
 }
 
 export interface RunResult {

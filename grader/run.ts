@@ -362,6 +362,8 @@ async function execute(
 
   async function runOne(check: CheckDefinition, index: number): Promise<CheckResult> {
     const started = performance.now();
+    /** What the check said while it ran (timing of a burst, retries): kept in the result for the report. */
+    const notes: string[] = [];
     const checkController = new AbortController();
     const checkSignal = AbortSignal.any([checkController.signal, signal]);
     http.setSignal(checkSignal);
@@ -392,7 +394,10 @@ async function execute(
           checkSignal.addEventListener('abort', onAbort, { once: true });
         }),
       burst: (n, fn) => Promise.allSettled(Array.from({ length: n }, (_, i) => fn(i))),
-      note: (message) => emit({ type: 'check-note', id: check.id, message }),
+      note: (message) => {
+        notes.push(message);
+        emit({ type: 'check-note', id: check.id, message });
+      },
       fail: (details: FailureDetails | string) => {
         throw new CheckFailure(details);
       },
@@ -431,7 +436,7 @@ async function execute(
     const lastExchange = http.lastExchange;
     http.setSignal(undefined);
     const durationMs = Math.round(performance.now() - started);
-    const base = { id: check.id, title: check.title, durationMs };
+    const base = { id: check.id, title: check.title, durationMs, ...(notes.length ? { notes } : {}) };
     const withOutput = (r: CheckResult): CheckResult => ({
       ...r,
       hint: r.failure?.hint ?? check.hint,

@@ -56,6 +56,7 @@ export function toJson(result: RunResult): JsonResult {
       max_score: 1,
       ...(f?.exchange ? { curl: toCurl(f.exchange.request) } : {}),
       ...(r.hint && r.status !== 'pass' ? { hint: r.hint } : {}),
+      ...(r.notes?.length ? { notes: r.notes } : {}),
     };
   });
   return {

@@ -69,7 +69,8 @@ function indent(text: string, n = 6): string {
 export function formatCheck(r: CheckResult, c: Palette, index?: number, total?: number): string {
   const pos = index !== undefined && total !== undefined ? c.dim(`[${index + 1}/${total}] `) : '';
   const time = c.dim(`(${r.durationMs} ms)`);
-  if (r.status === 'pass') return `${c.green('✓')} ${pos}${r.title} ${time}`;
+  const notes = (r.notes ?? []).map((n) => c.dim(`    · ${n}`));
+  if (r.status === 'pass') return [`${c.green('✓')} ${pos}${r.title} ${time}`, ...notes].join('\n');
   if (r.status === 'skip') return `${c.dim('-')} ${pos}${c.dim(r.title)}`;
   const lines = [`${c.red('✗')} ${pos}${c.bold(r.title)} ${c.dim(`[${r.id}]`)} ${time}`];
   const f = r.failure;
@@ -86,6 +87,7 @@ export function formatCheck(r: CheckResult, c: Palette, index?: number, total?: 
       lines.push(c.dim(`    Reproduce (with your server running: ${r.reproduceStart ?? `PORT=${port} npm start`}):`), indent(c.cyan(toCurl(f.exchange.request))));
     }
   }
+  lines.push(...notes);
   if (r.hint) lines.push(`    ${c.yellow('Hint:')} ${r.hint}`);
   if (r.status === 'error') lines.push(c.red('    This is a bug in the grader, not in your code. Please report it with the output above.'));
   if (r.serverOutput && r.serverOutput.length > 0) {
