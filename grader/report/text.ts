@@ -18,7 +18,7 @@ export function textReporter(options: TextReporterOptions): (event: RunEvent) =>
   return (event) => {
     switch (event.type) {
       case 'run-start':
-        out(`${c.bold(event.lab.title)} ${c.dim(`(${event.lab.id}) · ${event.checks.length} checks · seed ${event.seed}`)}`);
+        out(`${c.bold(event.lab.title)} ${c.dim(`(${event.lab.id}) · ${event.checks.length} ${event.checks.length === 1 ? 'check' : 'checks'} · seed ${event.seed}`)}`);
         break;
       case 'service':
         if (event.state === 'starting') out(c.dim(`Starting ${event.name}...`));

@@ -100,10 +100,18 @@ export function CheckLine({
   const pos = index !== undefined && total !== undefined ? <Text dimColor>[{index + 1}/{total}] </Text> : null;
   if (result.status === 'pass') {
     return (
-      <Text>
-        <Text color="green">✓</Text> {pos}
-        {result.title} <Text dimColor>({formatMs(result.durationMs)})</Text>
-      </Text>
+      <Box flexDirection="column">
+        <Text>
+          <Text color="green">✓</Text> {pos}
+          {result.title} <Text dimColor>({formatMs(result.durationMs)})</Text>
+        </Text>
+        {(result.notes ?? []).map((note, i) => (
+          <Text key={i} dimColor>
+            {'    · '}
+            {note}
+          </Text>
+        ))}
+      </Box>
     );
   }
   if (result.status === 'skip') {
@@ -132,7 +140,7 @@ export function FinishedItemView({ item, startCommand }: { item: FinishedItem; s
         <Text>
           <Text bold>{item.title}</Text>{' '}
           <Text dimColor>
-            ({item.labId}) · {item.total} checks · seed {item.seed}
+            ({item.labId}) · {item.total} {item.total === 1 ? 'check' : 'checks'} · seed {item.seed}
           </Text>
         </Text>
       );
