@@ -1,4 +1,4 @@
-import { defineLab, expectEqual, expectJson, expectProblem, expectThat, headerTokens, mediaType, parseHttpDate, parseSfItem, type CheckContext, type HttpResponse, type Random } from '../../grader/index.ts';
+import { centsOf, defineLab, expectEqual, HARD, mixHard, expectJson, expectProblem, expectThat, headerTokens, mediaType, parseHttpDate, parseSfItem, type CheckContext, type HttpResponse, type Random } from '../../grader/index.ts';
 
 const V1 = 'application/vnd.shop.v1+json';
 const V2 = 'application/vnd.shop.v2+json';
@@ -15,6 +15,26 @@ const v2Of = (p: Made) => ({ id: p.id, name: p.name, price_cents: p.cents, curre
 
 function productInput(r: Random): { name: string; cents: number } {
   return { name: `${cap(r.word())} ${r.word()}`, cents: r.int(100, 99_999) };
+}
+
+/** Dollar prices whose cents are not exact in binary floating point (19.99 * 100 = 1998.9999999999998). */
+const FLOAT_TRAPS = HARD.money.filter((p) => Math.trunc(p * 100) !== centsOf(p));
+
+/** v1 inputs for a run: always at least one float trap among the random prices. */
+function v1Inputs(r: Random, n: number): { name: string; cents: number }[] {
+  return mixHard(r, n, FLOAT_TRAPS, (rr) => rr.int(100, 99_999) / 100, 1).map((dollars) => ({ name: `${cap(r.word())} ${r.word()}`, cents: centsOf(dollars) }));
+}
+
+/** A v1 price read back in cents one off: the dollars were truncated, not rounded. */
+function expectRoundedCents(got: unknown, made: Made, res: HttpResponse): void {
+  const cents = (got as { price_cents?: unknown })?.price_cents;
+  if (typeof cents === 'number' && cents !== made.cents && Math.abs(cents - made.cents) === 1) {
+    res.fail(
+      `A product created through v1 with "price": ${made.cents / 100} reads through v2 as "price_cents": ${cents}, one cent off. In binary floating point ${made.cents / 100} * 100 is ${(made.cents / 100) * 100}: truncating it (int(), Math.trunc, Math.floor, parseInt) loses a cent. Round to the nearest cent (Math.round / round()).`,
+      `"price_cents": ${made.cents}`,
+      `"price_cents": ${cents}`,
+    );
+  }
 }
 
 /** Instants as ISO 8601 for the env, drawn so that the sunset is always after the deprecation. */
@@ -87,13 +107,23 @@ export default defineLab(
           expectEqual(body, v2Of(made), 'POST /v2/products must answer the product in its v2 form: {"id", "name", "price_cents", "currency": "USD"}.', res);
           const one = await ctx.http.get(`/v2/products/${made.id}`);
           expectEqual(expectJson(one, 200), v2Of(made), `GET /v2/products/${made.id} must answer the product in its v2 form.`, one);
-          const old = (await createV1(ctx, productInput(ctx.random))).made;
-          const viaV2 = await ctx.http.get(`/v2/products/${old.id}`);
-          expectEqual(expectJson(viaV2, 200), v2Of(old), 'A product created through v1 must read through v2 too (one model, two representations): its price in integer cents.', viaV2);
+          // Prices from v1 always include values like 19.99, whose cents a truncating conversion gets wrong.
+          const olds: Made[] = [];
+          for (const input of v1Inputs(ctx.random, 3)) {
+            const old = (await createV1(ctx, input)).made;
+            olds.push(old);
+            const viaV2 = await ctx.http.get(`/v2/products/${old.id}`);
+            const got = expectJson(viaV2, 200);
+            expectRoundedCents(got, old, viaV2);
+            expectEqual(got, v2Of(old), 'A product created through v1 must read through v2 too (one model, two representations): its price in integer cents.', viaV2);
+          }
+          const old = olds[0];
           const list = await ctx.http.get('/v2/products');
           const listBody = expectJson(list, 200, 'GET /v2/products must answer 200 with JSON.');
           expectThat(listBody && typeof listBody === 'object' && !Array.isArray(listBody), 'GET /v2/products must answer an envelope object {"items": [...]}, not a bare array.', { expected: '{"items": [...]}', res: list });
           expectListOf(listBody.items, [v2Of(made), v2Of(old)], isV2, 'GET /v2/products must answer {"items": [...]} with every product in its v2 form.', list);
+          const missing = `${ctx.random.string(12)}`;
+          expectProblem(await ctx.http.get(`/v2/products/${missing}`), 404, `GET /v2/products/${missing}: no product has this id, so the answer is 404 (as problem details).`);
         },
       },
       {
@@ -110,6 +140,8 @@ export default defineLab(
           expectEqual(expectJson(viaV1, 200), v1Of(newer), 'A product created through v2 must read through v1 in the v1 form: price = price_cents / 100.', viaV1);
           const list = await ctx.http.get('/v1/products');
           expectListOf(expectJson(list, 200), [v1Of(made), v1Of(newer)], isV1, 'GET /v1/products must still answer a bare JSON array of {"id", "name", "price"}.', list);
+          const missing = `${ctx.random.string(12)}`;
+          expectProblem(await ctx.http.get(`/v1/products/${missing}`), 404, `GET /v1/products/${missing}: no product has this id, so the answer is 404 (as problem details).`);
         },
       },
       {

@@ -1,3 +1,3 @@
 import { verifyLab } from '../helpers/verify-lab.ts';
 
-verifyLab('api-versioning');
+verifyLab('api-versioning', { concurrent: true });
