@@ -263,6 +263,11 @@ export default defineLab(
             { what: 'without Authorization', headers: {} },
             { what: 'with a wrong token', headers: { Authorization: `Bearer adm_${random.string(28)}` } },
             { what: 'with the token in another scheme', headers: { Authorization: `Basic ${Buffer.from(`admin:${env.ADMIN_TOKEN}`).toString('base64')}` } },
+            // The classic guard bugs: a prefix compare (`token.startsWith(given)`), so an empty or partial token
+            // gets in; or a compare that accepts anything starting with the token.
+            { what: 'with `Bearer ` and nothing after it', headers: { Authorization: 'Bearer ' } },
+            { what: 'with only the first part of the token', headers: { Authorization: `Bearer ${env.ADMIN_TOKEN.slice(0, random.int(1, env.ADMIN_TOKEN.length - 1))}` } },
+            { what: 'with the token followed by extra characters', headers: { Authorization: `Bearer ${env.ADMIN_TOKEN}${random.string(3)}` } },
           ];
           for (const a of attempts) {
             const res = await http.request('/api/admin/counter/increment', { method: 'POST', headers: a.headers });
