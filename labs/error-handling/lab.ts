@@ -142,7 +142,18 @@ export default defineLab(
             { body: { item: random.word(), quantity: random.int(101, 1000) }, fields: ['/quantity'] },
             { body: { item: random.int(1, 99), quantity: random.int(1, 100) }, fields: ['/item'] },
             { body: { item: random.word(), quantity: random.int(1, 99) + 0.5 }, fields: ['/quantity'] },
+            // What naive validation lets through: a boolean (Python's bool is an int, `true >= 1` in JS),
+            // null, a numeric string, one character over the length limit.
+            { body: { item: random.word(), quantity: true }, fields: ['/quantity'] },
+            { body: { item: random.word(), quantity: random.pick([false, null, '1', [1]]) }, fields: ['/quantity'] },
+            { body: { item: 'x'.repeat(101), quantity: random.int(1, 100) }, fields: ['/item'] },
           ]);
+          // The edges of the rules are valid: 100 characters, quantity 1 and 100, any Unicode.
+          for (const edge of [{ item: 'y'.repeat(100), quantity: 100 }, { item: random.pick(['Zoë 🚀', '日本語テキスト', 'naïve café']), quantity: 1 }]) {
+            const ok = await http.post('/orders', edge);
+            const made = expectJson(ok, 201, `A valid order at the edge of the rules (${JSON.stringify(edge).slice(0, 60)}) must be created with 201: \`item\` may have up to 100 characters, \`quantity\` is 1 to 100 inclusive.`);
+            expectEqual({ item: made?.item, quantity: made?.quantity }, edge, 'The created order must hold the item and quantity exactly as sent.', ok);
+          }
           for (const c of invalid) {
             const bad = await http.post('/orders', c.body);
             const problem = expectProblem(bad, 422, 'Well-formed JSON that breaks the rules is 422 Unprocessable Content (as problem details).');

@@ -1,3 +1,3 @@
 import { verifyLab } from '../helpers/verify-lab.ts';
 
-verifyLab('error-handling');
+verifyLab('error-handling', { concurrent: true });
