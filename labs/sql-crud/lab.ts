@@ -1,4 +1,4 @@
-import { CheckFailure, defineLab, expectJson, expectThat, GRADER_APPLICATION_NAME, show, type CheckContext, type HttpProbe, type HttpResponse, type Random } from '../../grader/index.ts';
+import { CheckFailure, defineLab, describeTiming, expectJson, expectThat, GRADER_APPLICATION_NAME, show, type CheckContext, type HttpProbe, type HttpResponse, type Random } from '../../grader/index.ts';
 
 // --- helpers -----------------------------------------------------------------------------------------
 
@@ -166,6 +166,43 @@ export default defineLab(
         },
       },
       {
+        id: 'search-literal',
+        title: '?search= matches the text literally and case-sensitively (100%, a_b, back\\slash, Cafe/cafe/café)',
+        hint: "Match with strpos(title, $1) > 0 (or position(), or LIKE with %, _ and \\ escaped and ESCAPE '\\'). A bare LIKE '%' || $1 || '%' treats % and _ in the search as wildcards; ILIKE or lower() ignores case.",
+        async run({ http, random }) {
+          // Titles that only a literal, case-sensitive match keeps apart: LIKE metacharacters, case, accents.
+          const tag = random.string(6);
+          const pairs: { search: string; decoys: string[] }[] = random.shuffle([
+            { search: '100%', decoys: ['1000 done', '100 percent'] },
+            { search: 'a_b', decoys: ['axb', 'a-b'] },
+            { search: 'back\\slash', decoys: ['backslash'] },
+            { search: 'Cafe', decoys: ['cafe', 'CAFE'] },
+            { search: 'café', decoys: ['cafe', 'CAFÉ'] },
+            { search: '_%', decoys: ['xy'] },
+          ]);
+          for (const p of pairs) {
+            await create(http, `${tag} ${p.search} ${random.word()}`);
+            for (const d of p.decoys) await create(http, `${tag} ${d} ${random.word()}`);
+          }
+          const all = expectList(await http.get('/todos'), 'GET /todos must answer 200 with every todo.');
+          for (const p of pairs) {
+            const res = await http.get(`/todos?search=${encodeURIComponent(p.search)}`);
+            const hits = expectList(res, `GET /todos?search=${p.search} must answer 200 with the matching todos.`);
+            const expected = all.filter((t) => t.title.includes(p.search));
+            const extra = hits.filter((h) => !h.title.includes(p.search));
+            const missed = expected.filter((t) => !hits.some((h) => String(h.id) === String(t.id)));
+            if (extra.length === 0 && missed.length === 0) continue;
+            const folded = extra.some((h) => h.title.toLowerCase().includes(p.search.toLowerCase()) || h.title.normalize('NFD').replace(/\p{M}/gu, '').toLowerCase().includes(p.search.normalize('NFD').replace(/\p{M}/gu, '').toLowerCase()));
+            const cause = /[%_\\]/.test(p.search) && !folded
+              ? `The search text ${JSON.stringify(p.search)} contains ${p.search.includes('\\') ? 'a backslash, LIKE\'s escape character' : '% or _, LIKE wildcards'}: a bare LIKE '%' || $1 || '%' does not match it literally. Use strpos(title, $1) > 0, or escape %, _ and \\ before LIKE.`
+              : folded
+                ? 'The match ignores case or accents (ILIKE, lower(), unaccent, a case-insensitive collation): the contract says case-sensitive, so "Cafe" must not match "cafe" and "café" must not match "cafe".'
+                : '?search= must keep exactly the todos whose title contains the text.';
+            res.fail(`GET /todos?search=${p.search} ${extra.length ? `returned ${extra.length} todo(s) whose title does not contain ${JSON.stringify(p.search)}` : `missed ${missed.length} todo(s) whose title contains it`}. ${cause}`, show(expected), show(hits));
+          }
+        },
+      },
+      {
         id: 'not-found',
         title: 'An id that names no todo is a 404, whatever its shape',
         hint: 'Validate the id before the query (or map PostgreSQL\'s "invalid input syntax" / "out of range" errors): a malformed id names no todo, so it is 404, never 500.',
@@ -279,7 +316,8 @@ export default defineLab(
         title: 'A title that exists is a 409, even when the duplicates arrive at the same moment',
         hint: 'Put a UNIQUE constraint on title and map PostgreSQL\'s unique_violation (SQLSTATE 23505) to 409 Conflict; a SELECT before the INSERT cannot stop two requests at once.',
         timeoutMs: 30_000,
-        async run({ http, random, db, burst }) {
+        async run({ http, random, db, note }) {
+          let burstTiming = '';
           const title = plainTitle(random);
           await create(http, title, false);
           const dup = await http.post('/todos', { title, completed: true });
@@ -298,13 +336,20 @@ export default defineLab(
           try {
             await locker.query('BEGIN');
             await locker.query('LOCK TABLE todos IN SHARE MODE');
-            const requests = burst(12, () => http.post('/todos', { title: same }, { newConnection: true, timeoutMs: 20_000 }));
+            // Connections are opened first and the 12 POSTs released together (a small listen backlog cannot
+            // spread them out); the lock then makes them meet in the database.
+            const requests = http.simultaneous(12, () => ({ path: '/todos', method: 'POST', json: { title: same }, timeoutMs: 20_000 })).then(({ responses, timing }) => {
+              burstTiming = describeTiming(timing);
+              note(burstTiming);
+              return responses;
+            });
             const waiting = `SELECT count(*)::int AS n FROM pg_stat_activity
                              WHERE datname = current_database() AND wait_event_type = 'Lock' AND application_name IS DISTINCT FROM '${GRADER_APPLICATION_NAME}'`;
             let peak = 0;
             let grewAt = performance.now();
             const deadline = performance.now() + 5000;
-            while (performance.now() < deadline && performance.now() - grewAt < 500) {
+            // (the timer for "stopped growing" starts with the first waiter: the connections open first)
+            while (performance.now() < deadline && (peak === 0 || performance.now() - grewAt < 500)) {
               const n = (await sampler.query<{ n: number }>(waiting)).rows[0].n;
               if (n > peak) {
                 peak = n;
@@ -325,7 +370,7 @@ export default defineLab(
           const tally = [...new Set(statuses)].map((x) => `${statuses.filter((y) => y === x).length} x ${x}`).join(', ');
           expectThat(created === 1 && conflicts === 11, '12 POSTs of the same new title at the same moment must give exactly one 201 and eleven 409.', {
             expected: '1 x 201, 11 x 409',
-            received: `${tally}\n(body of each: {"title": ${JSON.stringify(same)}})`,
+            received: `${tally}\n(body of each: {"title": ${JSON.stringify(same)}})\nTiming: ${burstTiming}`,
           });
           const rows = await count(same);
           expectThat(rows === 1, 'After the simultaneous POSTs, the table must hold exactly one row with that title.', { expected: '1 row', received: `${rows} rows` });
@@ -336,7 +381,7 @@ export default defineLab(
         title: `${PARALLEL} parallel requests share a bounded pool of connections`,
         hint: 'Create one pool at startup (pg.Pool with max: 10, HikariCP, SQLAlchemy engine...) and borrow from it per query; never open a connection per request.',
         timeoutMs: 40_000,
-        async run({ http, random, db, burst, note }) {
+        async run({ http, random, db, note }) {
           const title = plainTitle(random);
           await create(http, title);
           const word = title.split(' ')[1];
@@ -353,11 +398,14 @@ export default defineLab(
             await locker.query('BEGIN');
             await locker.query('LOCK TABLE todos IN ACCESS EXCLUSIVE MODE');
             note(`${PARALLEL} requests at once while the table is locked, counting your server's connections in pg_stat_activity`);
-            const requests = burst(PARALLEL, () => http.get(`/todos?search=${encodeURIComponent(word)}`, { newConnection: true, timeoutMs: 30_000 }));
+            const requests = http.simultaneous(PARALLEL, () => ({ path: `/todos?search=${encodeURIComponent(word)}`, timeoutMs: 30_000 })).then(({ responses, timing }) => {
+              note(describeTiming(timing));
+              return responses;
+            });
             // Sample until the count has not grown for 750 ms (every request is waiting by then), at most 10 s.
             const deadline = performance.now() + 10_000;
             let grewAt = performance.now();
-            while (performance.now() < deadline && performance.now() - grewAt < 750 && peak <= PARALLEL) {
+            while (performance.now() < deadline && (peak === 0 || performance.now() - grewAt < 750) && peak <= PARALLEL) {
               const { rows } = await sampler.query<{ n: number }>(connections);
               samples++;
               if (rows[0].n > peak) {
