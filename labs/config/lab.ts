@@ -98,6 +98,11 @@ export default defineLab(
               res,
             });
           }
+          // No string message: 400 (a number or `true` is not text to sign; String(x) would sign "123").
+          for (const bad of [JSON.stringify({ message: random.pick([123, true, null]) }), '{}', `${random.word()} is not json`]) {
+            const res = await http.request('/api/sign', { method: 'POST', body: bad, headers: { 'Content-Type': 'application/json' } });
+            res.expectStatus(400, `POST /api/sign with ${bad} has no string \`message\`: answer 400 (never sign something that is not text, never a 500).`);
+          }
         },
       },
       {
