@@ -38,9 +38,12 @@ export default defineLab(
         async run({ http, random }) {
           const first = random.word();
           const name = `${first[0].toUpperCase()}${first.slice(1)} ${random.pick(['Müller', 'O\'Neil', 'Zoë', 'Ngũgĩ', 'Ågren'])}`;
-          const res = await http.get(`/api/greet?name=${encodeURIComponent(name)}&x=${random.int(1, 99)}`);
-          const body = expectJson(res, 200);
-          expectEqual(body, { message: `Hello, ${name}!` }, 'The greeting must use the decoded `name` query parameter.', res);
+          // Both spellings of a space in a query string: %20 and + (form encoding, what browsers send).
+          for (const query of [encodeURIComponent(name), encodeURIComponent(name).replace(/%20/g, '+')]) {
+            const res = await http.get(`/api/greet?name=${query}&x=${random.int(1, 99)}`);
+            const body = expectJson(res, 200);
+            expectEqual(body, { message: `Hello, ${name}!` }, `The greeting must use the decoded \`name\` query parameter (name=${query} is ${JSON.stringify(name)}: %XX sequences are UTF-8 bytes and + is a space).`, res);
+          }
         },
       },
       {

@@ -1,3 +1,3 @@
 import { verifyLab } from '../helpers/verify-lab.ts';
 
-verifyLab('http-basics');
+verifyLab('http-basics', { concurrent: true });
