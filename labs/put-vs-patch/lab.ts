@@ -277,6 +277,11 @@ export default defineLab(
           const listMatch = await put(ctx, id, replacement, { 'If-Match': `"${ctx.random.string(10)}", ${e2}` });
           expectUpdateAnswer(listMatch, replacement, `PUT with If-Match: "<other>", ${e2} (If-Match is a list: one matching tag is enough)`);
           await expectStored(ctx, id, replacement, 'A PUT whose If-Match list contains the current ETag must replace the document.');
+
+          // If-Match: * means "only if it exists": on a missing document it is 412, and nothing is created.
+          const ghost = `g${ctx.random.string(12)}`;
+          expectProblem(await put(ctx, ghost, makeDoc(ctx.random), { 'If-Match': '*' }), 412, `PUT ${path(ghost)} with If-Match: * on a document that does not exist must be 412 Precondition Failed (If-Match: * means "only if it exists").`);
+          expectProblem(await ctx.http.get(path(ghost)), 404, `A PUT refused with 412 must not create ${path(ghost)}.`);
         },
       },
     ],

@@ -1,4 +1,6 @@
 import {
+  HARD,
+  sized,
   defineLab,
   expectJson,
   expectProblem,
@@ -314,6 +316,15 @@ export default defineLab(
           }
           const after = await http.get(`/todos/${todo.id}`);
           sameTodo(expectTodo(after, 200, 'After rejected updates, GET must still find the todo.'), todo, 'A rejected PUT or PATCH must leave the todo unchanged.', after);
+          // The edges are valid: exactly 200 characters, and any Unicode with its spaces, stored exactly as sent.
+          for (const title of [sized(200), `  ${random.pick(HARD.unicode)} ${random.word()}  `]) {
+            const { todo: made, res } = await create(http, { title, completed: false });
+            expectThat(made.title === title, `POST /todos with a valid title of ${[...title].length} characters (${JSON.stringify(title.slice(0, 24))}${title.length > 24 ? '...' : ''}) must store it exactly as sent: at most 200 characters is allowed, Unicode and surrounding spaces included.`, {
+              expected: `"title": ${JSON.stringify(title)}`,
+              received: `"title": ${JSON.stringify(made.title)}`,
+              res,
+            });
+          }
         },
       },
     ],

@@ -1,3 +1,3 @@
 import { verifyLab } from '../helpers/verify-lab.ts';
 
-verifyLab('put-vs-patch');
+verifyLab('put-vs-patch', { concurrent: true });

@@ -1,3 +1,3 @@
 import { verifyLab } from '../helpers/verify-lab.ts';
 
-verifyLab('rest-api');
+verifyLab('rest-api', { concurrent: true });
