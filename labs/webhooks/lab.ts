@@ -1,6 +1,7 @@
 import type { ServerResponse } from 'node:http';
 import { isDeepStrictEqual } from 'node:util';
 import {
+  describeTiming,
   CheckFailure,
   defineLab,
   expectEqual,
@@ -443,7 +444,10 @@ export default defineLab(
             const payload = creditEvent(acc, amount);
             const id = messageId(random);
             const ts = now();
-            const results = await ctx.burst(10, (i) => send(ctx, { id, timestamp: ts - (i % 3), payload, newConnection: true }));
+            // Signed first, then sent on connections opened beforehand and released together.
+            const signed = await Promise.all(Array.from({ length: 10 }, async (_, i) => ({ 'Content-Type': 'application/json', ...(await webhookHeaders(ctx.env.WEBHOOK_SECRET, id, ts - (i % 3), payload)) })));
+            const { responses: results, timing } = await ctx.http.simultaneous(10, (i) => ({ path: '/webhooks', method: 'POST', body: payload, headers: signed[i] }));
+            ctx.note(describeTiming(timing));
             const responses = results.map((r) => {
               if (r.status === 'rejected') throw r.reason;
               return r.value;
