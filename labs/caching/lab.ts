@@ -1,5 +1,5 @@
 import type { ServerResponse } from 'node:http';
-import { defineLab, expectJson, expectThat, show, type CheckContext, type EnvContext, HostedByEnv, type HostedRequest, type HttpResponse, type Random } from '../../grader/index.ts';
+import { defineLab, describeTiming, expectJson, expectThat, show, type CheckContext, type EnvContext, HostedByEnv, type HostedRequest, type HttpResponse, type Random } from '../../grader/index.ts';
 
 // --- the upstream the grader hosts -------------------------------------------------------------------
 
@@ -425,7 +425,13 @@ export default defineLab(
           let results: PromiseSettledResult<HttpResponse>[] = [];
           try {
             ctx.note('50 GETs of one uncached product at once; the upstream holds its answer meanwhile');
-            const burst = ctx.burst(50, () => ctx.http.get(`/products/${p.id}`, { newConnection: true, timeoutMs: 30_000 }));
+            // Connections opened first, then the 50 GETs released together (a small listen backlog cannot
+            // spread them over the kernel's SYN retries).
+            const burst = ctx.http.simultaneous(50, () => ({ path: `/products/${p.id}`, timeoutMs: 30_000 })).then(({ responses, timing }) => {
+              ctx.note(describeTiming(timing));
+              return responses;
+            });
+            burst.catch(() => {}); // awaited below; never an unhandled rejection meanwhile
             const first = await up.waitFor(() => up.hits(p.id) > 0, 15_000, ctx.signal);
             expectThat(first, `50 GET /products/${p.id} must fetch the product from the upstream: it received no request within 15 s.`, { expected: `GET ${ctx.env.UPSTREAM_URL}/products/${p.id}`, received: 'nothing' });
             // Until a second upstream request comes (a stampede), or none has come for 3 s: the other 49

@@ -343,6 +343,7 @@ export default defineLab(
               note(burstTiming);
               return responses;
             });
+            requests.catch(() => {}); // awaited below; never an unhandled rejection meanwhile
             const waiting = `SELECT count(*)::int AS n FROM pg_stat_activity
                              WHERE datname = current_database() AND wait_event_type = 'Lock' AND application_name IS DISTINCT FROM '${GRADER_APPLICATION_NAME}'`;
             let peak = 0;
@@ -402,6 +403,7 @@ export default defineLab(
               note(describeTiming(timing));
               return responses;
             });
+            requests.catch(() => {}); // awaited below; never an unhandled rejection meanwhile
             // Sample until the count has not grown for 750 ms (every request is waiting by then), at most 10 s.
             const deadline = performance.now() + 10_000;
             let grewAt = performance.now();
