@@ -366,3 +366,71 @@ export async function findWarmContainer(name: string, fingerprint: string, netwo
     return undefined;
   }
 }
+
+/**
+ * A warm service container costs nothing while idle (no health check polling it) and stops itself after a long
+ * idle while, without a daemon of ours: its entrypoint is a small POSIX sh wrapper that runs the image's own
+ * entrypoint and looks every few seconds at the container's own TCP counters in /proc/net/snmp (a connection
+ * open now, or one accepted since the last look, so a short one between two looks counts too). After
+ * LABS_SERVICE_IDLE_STOP_S seconds (default 3600; 0 = never) without any, counted from the first connection (a
+ * slow first start is never cut short), it stops the service the way `docker stop` would and the container
+ * exits; the next run starts it again (testcontainers' reuse). `docker stop` / `labs down` is forwarded at once.
+ */
+const IDLE_WRAPPER = [
+  '"$@" & child=$!',
+  'stopping=',
+  'trap \'stopping=1; kill -$LABS_IDLE_SIGNAL "$child" 2>/dev/null\' TERM INT',
+  'idle=0 up=0 seen= last=',
+  'while kill -0 "$child" 2>/dev/null; do',
+  '  sleep "$LABS_IDLE_CHECK_S" & wait $!',
+  '  [ -n "$stopping" ] && break',
+  '  [ "$LABS_IDLE_STOP_S" -gt 0 ] || continue',
+  '  up=$((up + LABS_IDLE_CHECK_S))',
+  // The container's own TCP counters: connections accepted so far (PassiveOpens) and open now (CurrEstab).
+  '  set -- $(grep "^Tcp: [0-9]" /proc/net/snmp)',
+  '  if [ "${10:-0}" -gt 0 ] || { [ -n "$last" ] && [ "$7" != "$last" ]; }; then idle=0 seen=1',
+  // idle time counts from the first connection (a first start, initdb included, may be slow), or after 10 min
+  '  elif [ -n "$seen" ] || [ "$up" -ge 600 ]; then idle=$((idle + LABS_IDLE_CHECK_S)); fi',
+  '  last=$7',
+  '  if [ "$idle" -ge "$LABS_IDLE_STOP_S" ]; then',
+  '    echo "backend-labs: no connection for ${idle} s: stopping (the next run starts it again)"',
+  '    kill -$LABS_IDLE_SIGNAL "$child" 2>/dev/null; break',
+  '  fi',
+  'done',
+  'wait "$child"',
+].join('\n');
+
+export const DEFAULT_IDLE_STOP_S = 3600;
+
+/** LABS_SERVICE_IDLE_STOP_S: seconds a warm service container may sit without a connection (0 = forever). */
+export function idleStopSeconds(env: NodeJS.ProcessEnv = process.env): number {
+  const raw = env.LABS_SERVICE_IDLE_STOP_S?.trim();
+  if (!raw) return DEFAULT_IDLE_STOP_S;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 0) {
+    throw new GraderError('USAGE', `Expected LABS_SERVICE_IDLE_STOP_S to be a whole number of seconds (0 = never stop), got \`${raw}\`.`);
+  }
+  return n;
+}
+
+export interface IdleStop {
+  /** The container's entrypoint: the wrapper, which runs the command given as the container's command. */
+  entrypoint: string[];
+  environment: Record<string, string>;
+  /** Part of the container's settings fingerprint: another idle setting or wrapper makes another container. */
+  fingerprint: string;
+}
+
+/** The idle-stop wrapper for a service that stops cleanly on `signal`. */
+export function idleStop(signal: 'INT' | 'TERM', seconds = idleStopSeconds()): IdleStop {
+  const check = seconds === 0 ? 3600 : Math.max(1, Math.min(60, Math.floor(seconds / 4)));
+  return {
+    entrypoint: ['sh', '-c', IDLE_WRAPPER, 'labs-idle-stop'],
+    environment: {
+      LABS_IDLE_STOP_S: String(seconds),
+      LABS_IDLE_CHECK_S: String(check),
+      LABS_IDLE_SIGNAL: signal,
+    },
+    fingerprint: `${seconds}:${configFingerprint([IDLE_WRAPPER])}`,
+  };
+}

@@ -8,7 +8,7 @@
 //   await redis.stop()                            (FLUSHDB, lease released)
 import type { Redis } from 'ioredis';
 import { GraderError } from '../errors.ts';
-import { configFingerprint, dockerClient, dockerNamespace, ensureSharedNetwork, findWarmContainer, LABEL_CONFIG, noDockerForServices, redactUrl, resourceLabels, sharedNetworkName, startReusable } from './docker.ts';
+import { configFingerprint, dockerClient, dockerNamespace, ensureSharedNetwork, findWarmContainer, idleStop, LABEL_CONFIG, noDockerForServices, redactUrl, resourceLabels, sharedNetworkName, startReusable } from './docker.ts';
 import { IMAGES } from './images.ts';
 import { urlForContainers, type StartedService } from './service.ts';
 
@@ -70,7 +70,8 @@ export class RedisService {
     const namespace = this.namespace ?? dockerNamespace();
     const name = `${namespace}-redis`;
     const network = sharedNetworkName(namespace);
-    const fingerprint = configFingerprint([IMAGES.redis, network]);
+    const idle = idleStop('TERM');
+    const fingerprint = configFingerprint([IMAGES.redis, network, idle.fingerprint]);
     const reused = this.reuse;
     const started = (containerId: string, base: string, lease: Lease, stopContainer?: () => Promise<unknown>): StartedRedis => ({
       name: 'redis',
@@ -108,6 +109,9 @@ export class RedisService {
       container = await startReusable(client, name, fingerprint, () => {
         const c = new RedisContainer(IMAGES.redis)
           .withName(name)
+          .withEntrypoint(idle.entrypoint)
+          .withCommand(['docker-entrypoint.sh', 'redis-server'])
+          .withEnvironment(idle.environment)
           .withNetworkMode(networkId)
           .withNetworkAliases('redis')
           .withLabels({ ...resourceLabels('service', namespace), [LABEL_CONFIG]: fingerprint })
