@@ -60,7 +60,7 @@ async function warmServiceOverhead(): Promise<[string, string][]> {
     const s = median(services);
     return [
       ['warm-service overhead (sql-crud, PostgreSQL ready for the server)', `${fmt(s)} (goal 0.200 s: ${s <= 200 ? 'met' : 'NOT met'})`],
-      ['  labs check wall time inside the CLI (sql-crud solution, 8 checks)', fmt(median(total))],
+      ['  labs check wall time inside the CLI (sql-crud solution, 9 checks)', fmt(median(total))],
     ];
   } catch (err) {
     return [['warm-service overhead', `not measured: ${(err as Error).message.split('\n')[0]}`]];

@@ -37,6 +37,18 @@ function expectRoundedCents(got: unknown, made: Made, res: HttpResponse): void {
   }
 }
 
+/** A v1 price echoed back one cent off: stored as truncated cents. */
+function expectRoundedDollars(got: unknown, made: Made, res: HttpResponse): void {
+  const price = (got as { price?: unknown })?.price;
+  if (typeof price === 'number' && Math.abs(Math.round(price * 100) - made.cents) === 1) {
+    res.fail(
+      `POST /v1/products with "price": ${made.cents / 100} answered "price": ${price}, one cent off. In binary floating point ${made.cents / 100} * 100 is ${(made.cents / 100) * 100}: truncating it to cents (int(), Math.trunc, Math.floor, parseInt) loses a cent. Round to the nearest cent (Math.round / round()).`,
+      `"price": ${made.cents / 100}`,
+      `"price": ${price}`,
+    );
+  }
+}
+
 /** Instants as ISO 8601 for the env, drawn so that the sunset is always after the deprecation. */
 function isoSeconds(r: Random, from: string, to: string): string {
   const ms = r.int(Date.parse(from) / 1000, Date.parse(to) / 1000) * 1000;
@@ -131,7 +143,8 @@ export default defineLab(
         title: 'The v1 contract is unchanged: same fields, same types, same list shape',
         hint: 'Do not touch v1 responses: exactly {"id","name","price"} with price in currency units (a number), lists as a bare array; products created through v2 appear in v1 in that form.',
         async run(ctx) {
-          const { made, res, body } = await createV1(ctx, productInput(ctx.random));
+          const { made, res, body } = await createV1(ctx, v1Inputs(ctx.random, 1)[0]!);
+          expectRoundedDollars(body, made, res);
           expectEqual(body, v1Of(made), 'POST /v1/products must still answer exactly {"id", "name", "price"}: existing v1 clients depend on it (no new or renamed fields).', res);
           const one = await ctx.http.get(`/v1/products/${made.id}`);
           expectEqual(expectJson(one, 200), v1Of(made), `GET /v1/products/${made.id} must still answer exactly {"id", "name", "price"}.`, one);

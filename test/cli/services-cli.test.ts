@@ -82,7 +82,7 @@ describe('labs check with services, labs down, labs doctor', () => {
     const check = await labs(['check'], dir, env('labs-test-cli'));
     expect(check.exitCode, check.all).toBe(0);
     expect(check.all).toMatch(/postgres ready in \d+ ms/);
-    expect(check.all).toMatch(/PASSED 8 of 8 checks passed/);
+    expect(check.all).toMatch(/PASSED (\d+) of \1 checks passed/);
     const warm = await resources('labs-test-cli');
     expect(warm.containers.map((c) => `${c.name} ${c.state}`)).toEqual(['labs-test-cli-postgres running']);
 
@@ -216,7 +216,7 @@ describe('Ctrl-C and SIGTERM leave nothing behind', () => {
   it('Ctrl-C during the checks with --runtime docker (nothing kept warm): exit 130, no container, image or network left', { timeout: 240_000 }, async () => {
     const lab = await loadLab('sql-crud');
     const dir = makeProject(lab, 'solution');
-    const { result, output, sent } = await interrupt(dir, ['--runtime', 'docker'], env('labs-test-int-c', { LABS_KEEP_SERVICES: '0' }), /✓ \[1\/8\]/, 'SIGINT');
+    const { result, output, sent } = await interrupt(dir, ['--runtime', 'docker'], env('labs-test-int-c', { LABS_KEEP_SERVICES: '0' }), /✓ \[1\/\d+\]/, 'SIGINT');
     expect(sent, output).toBe(true);
     expect(result.exitCode, output).toBe(130);
     expect(await resources('labs-test-int-c')).toEqual(nothing);
@@ -225,7 +225,7 @@ describe('Ctrl-C and SIGTERM leave nothing behind', () => {
   it('Ctrl-C during the checks (local runtime, services kept warm): no process left, the run\'s database dropped, only the warm container stays', { timeout: 240_000 }, async () => {
     const lab = await loadLab('sql-crud');
     const dir = makeProject(lab, 'solution');
-    const { result, output, sent } = await interrupt(dir, [], env('labs-test-int-d'), /✓ \[1\/8\]/, 'SIGINT');
+    const { result, output, sent } = await interrupt(dir, [], env('labs-test-int-d'), /✓ \[1\/\d+\]/, 'SIGINT');
     expect(sent, output).toBe(true);
     expect(result.exitCode, output).toBe(130);
     expect(processesIn(dir)).toEqual([]);
