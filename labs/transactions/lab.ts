@@ -162,12 +162,75 @@ async function waitForWaiters(db: Db, want: number, maxMs: number): Promise<numb
   return best;
 }
 
+/**
+ * A connection of the server that sits `idle in transaction` this long is a leaked transaction: a correct
+ * server goes from one statement of a transaction to the next in milliseconds, and ends it before answering.
+ */
+const LEAK_MS = 3000;
+
+interface Leak {
+  pid: number;
+  idle_s: string;
+  query: string;
+  blocking: number;
+}
+
+/** The server's connections idle in a transaction for at least LEAK_MS (and how many others wait on their locks). */
+async function leakedTransactions(db: Db): Promise<Leak[]> {
+  const { rows } = await db.query<Leak>(
+    `SELECT pid, round(extract(epoch FROM now() - state_change)::numeric, 1)::text AS idle_s, left(query, 200) AS query,
+       (SELECT count(*)::int FROM pg_stat_activity w WHERE a.pid = ANY(pg_blocking_pids(w.pid))) AS blocking
+     FROM pg_stat_activity a WHERE datname = current_database() AND backend_type = 'client backend'
+       AND application_name IS DISTINCT FROM '${GRADER_APP}' AND pid <> pg_backend_pid()
+       AND state IN ('idle in transaction', 'idle in transaction (aborted)') AND now() - state_change > interval '${LEAK_MS} milliseconds'
+     ORDER BY state_change`,
+  );
+  return rows;
+}
+
+function leakFailure(leaks: Leak[], during: string): CheckFailure {
+  const blocked = leaks.reduce((n, l) => n + l.blocking, 0);
+  return new CheckFailure({
+    message:
+      `${during} ${leaks.length} of your server's database connections sat \`idle in transaction\` for ${leaks[0]!.idle_s} s or more (pg_stat_activity)${blocked ? `, holding locks that ${blocked} other statements wait for` : ''}: ` +
+      'a transaction was opened on them and never committed or rolled back. Two usual causes: an error or refusal path that gives the connection back to the pool without ROLLBACK, or BEGIN, the statements and COMMIT sent with pool.query() (or any pool-level call), each on whichever pooled connection is free, so the BEGIN stays open on one while the COMMIT lands on another. Take one connection for the whole transaction, end it with COMMIT or ROLLBACK on that connection, then give it back.',
+    expected: 'no connection left idle in a transaction (each transaction ends with COMMIT or ROLLBACK on the connection that began it)',
+    received: leaks.map((l) => `pid ${l.pid}: idle in transaction for ${l.idle_s} s, last statement: ${l.query.replace(/\s+/g, ' ').trim()}`).join('\n'),
+    hint: "node-postgres: const client = await pool.connect(); then BEGIN, the statements, COMMIT (ROLLBACK on error) all with client.query(), and client.release() in finally. psycopg: the statements inside `with conn.transaction():` on one connection.",
+  });
+}
+
+/**
+ * Waits for requests in flight while watching the server's connections: a leaked transaction (see LEAK_MS)
+ * fails the check within seconds, instead of after the requests it blocks have timed out one by one.
+ */
+async function watchingLeaks<T>(db: Db, inFlight: Promise<T>, during: string): Promise<T> {
+  let settled = false;
+  inFlight.then(
+    () => (settled = true),
+    () => (settled = true),
+  );
+  const watch = (async (): Promise<T> => {
+    while (!settled) {
+      await new Promise((r) => setTimeout(r, 250));
+      if (settled) break;
+      const leaks = await leakedTransactions(db).catch(() => []);
+      if (leaks.length > 0) throw leakFailure(leaks, during);
+    }
+    return inFlight;
+  })();
+  return Promise.race([inFlight, watch]);
+}
+
 /** Waits (at most `maxMs`) until none of the server's connections is running a query or holding a transaction open. */
 async function waitQuiet(db: Db, maxMs = 10_000): Promise<void> {
   const deadline = performance.now() + maxMs;
   while (performance.now() < deadline) {
     const { rows } = await db.query<{ n: number }>(`SELECT count(*)::int AS n ${SERVER_BACKENDS} AND state IN ('active', 'idle in transaction', 'idle in transaction (aborted)')`);
     if ((rows[0]?.n ?? 0) === 0) return;
+    // Every request has had its answer: a transaction still open after LEAK_MS was leaked.
+    const leaks = await leakedTransactions(db);
+    if (leaks.length > 0) throw leakFailure(leaks, 'Every request had its answer, yet');
     await new Promise((r) => setTimeout(r, 20));
   }
 }
@@ -404,7 +467,7 @@ export default defineLab(
             const sent = Promise.all(plan.map((t) => send(ctx, t, 60_000)));
             await waitForWaiters(db, plan.length, 10_000);
             await locker.query('COMMIT');
-            outcomes = await sent;
+            outcomes = await watchingLeaks(db, sent, `While ${plan.length} transfers were in flight,`);
           } finally {
             await locker.query('ROLLBACK').catch(() => {});
             locker.release();
@@ -527,7 +590,7 @@ export default defineLab(
             const sent = Promise.all(plan.map((t) => send(ctx, t, 30_000)));
             await waitForWaiters(db, plan.length, 10_000);
             await locker.query('COMMIT');
-            outcomes = await sent;
+            outcomes = await watchingLeaks(db, sent, `While ${plan.length} transfers were in flight,`);
           } finally {
             await locker.query('ROLLBACK').catch(() => {});
             locker.release();
