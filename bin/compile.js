@@ -83,7 +83,9 @@ export async function compile(root, out) {
         name: 'source-paths',
         setup(b) {
           b.onLoad({ filter: /\.(ts|tsx)$/ }, (args) => {
-            if (args.path.includes(`${join('node_modules', '')}`)) return undefined;
+            // (Only this package's own dependencies are skipped: installed with npm, the sources themselves live
+            // under a node_modules folder too, e.g. <prefix>/lib/node_modules/backend-labs/cli/main.ts.)
+            if (args.path.startsWith(join(root, 'node_modules', ''))) return undefined;
             const text = readFileSync(args.path, 'utf8')
               .replaceAll('import.meta.dirname', JSON.stringify(dirname(args.path)))
               .replaceAll('import.meta.filename', JSON.stringify(args.path))
