@@ -14,6 +14,10 @@ export interface FailureDetails {
   hint?: string;
   /** Set when the request itself failed (timeout, refused, reset, invalid-http). */
   transport?: string;
+  /** Frames of a long-lived connection both ways, with their times (WebSocket, SSE). */
+  transcript?: string;
+  /** A command that reproduces the connection when there is no HTTP exchange to turn into curl (e.g. `npx wscat -c ...`). */
+  reproduce?: string;
 }
 
 export class CheckFailure extends Error {

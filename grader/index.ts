@@ -23,4 +23,5 @@ export { parseContentDisposition, type ParsedDisposition, type DispositionResult
 export { Cookies, parseSetCookie, setCookies, findSetCookie, expectSetCookie, isCookieRemoval, type SetCookie } from './probe/cookies.ts';
 export { sendChunked, type ChunkedRequestOptions } from './probe/chunked.ts';
 export { HostedByEnv } from './probe/hosted-by-env.ts';
+export { WsProbe, WsClient, rawFrame, type WsConnectOptions, type WsMessage, type WsClose, type WsRefusal } from './probe/ws.ts';
 export { HARD, boundaries, sized, mixHard, centsOf } from './hard-inputs.ts';

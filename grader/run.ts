@@ -5,6 +5,7 @@ import { CheckFailure, GraderError, type FailureDetails } from './errors.ts';
 import { cutLine, describeExit, type CheckResult, type RunEvent, type RunResult } from './events.ts';
 import { HttpProbe, loadUndici } from './probe/http.ts';
 import { hostHttp, type Hosted } from './probe/hosted.ts';
+import { WsProbe as WsProbeClass, type WsProbe } from './probe/ws.ts';
 import { newSeed, Random } from './random.ts';
 import { LocalServer } from './runtime/local.ts';
 import { freePort } from './runtime/ports.ts';
@@ -364,6 +365,7 @@ async function execute(
     const started = performance.now();
     /** What the check said while it ran (timing of a burst, retries): kept in the result for the report. */
     const notes: string[] = [];
+    let wsProbe: WsProbe | undefined;
     const checkController = new AbortController();
     const checkSignal = AbortSignal.any([checkController.signal, signal]);
     http.setSignal(checkSignal);
@@ -405,6 +407,10 @@ async function execute(
         if (!services) throw new GraderError('LAB_INVALID', `ctx.db: lab "${lab.id}" must declare \`services: ['postgres']\` to use it.`);
         return services.db();
       },
+      get ws() {
+        wsProbe ??= new WsProbeClass(`ws://127.0.0.1:${port}`, checkSignal);
+        return wsProbe;
+      },
       get redis() {
         if (!services) throw new GraderError('LAB_INVALID', `ctx.redis: lab "${lab.id}" must declare \`services: ['redis']\` to use it.`);
         return services.redisClient();
@@ -433,6 +439,7 @@ async function execute(
     if (onRunAbort) signal.removeEventListener('abort', onRunAbort); // one listener per check would pile up
     onUnexpectedExit = undefined;
     checkController.abort();
+    wsProbe?.closeAll();
     const lastExchange = http.lastExchange;
     http.setSignal(undefined);
     const durationMs = Math.round(performance.now() - started);

@@ -5,6 +5,7 @@ import type { Random } from './random.ts';
 import type { FailureDetails } from './errors.ts';
 import type { Pool } from 'pg';
 import type { Redis } from 'ioredis';
+import type { WsProbe } from './probe/ws.ts';
 
 export const TRACKS = ['foundations', 'api-design', 'security', 'data', 'async', 'scaling'] as const;
 export type Track = (typeof TRACKS)[number];
@@ -116,4 +117,6 @@ export interface CheckContext {
   readonly db: Pool;
   /** An ioredis client on this run's own Redis database (the one in REDIS_URL). Labs with `services: ['redis']` only. */
   readonly redis: Redis;
+  /** WebSocket clients on the learner's server (ws://127.0.0.1:PORT); every one still open is closed when the check ends. */
+  readonly ws: WsProbe;
 }

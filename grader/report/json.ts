@@ -42,6 +42,7 @@ export function toJson(result: RunResult): JsonResult {
       if (f.expected) parts.push(`Expected:\n${f.expected}`);
       if (f.received) parts.push(`Received:\n${f.received}`);
       else if (f.exchange?.response) parts.push(`Received:\n${describeResponse(f.exchange.response)}`);
+      if (f.transcript) parts.push(`Transcript:\n${f.transcript}`);
     }
     return {
       name: r.title,
@@ -55,7 +56,7 @@ export function toJson(result: RunResult): JsonResult {
       duration_ms: r.durationMs,
       score: r.status === 'pass' ? 1 : 0,
       max_score: 1,
-      ...(f?.exchange ? { curl: toCurl(f.exchange.request) } : {}),
+      ...(f?.exchange ? { curl: toCurl(f.exchange.request) } : f?.reproduce ? { curl: f.reproduce } : {}),
       ...(r.hint && r.status !== 'pass' ? { hint: r.hint } : {}),
       ...(r.notes?.length ? { notes: r.notes } : {}),
     };
