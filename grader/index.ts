@@ -24,4 +24,5 @@ export { Cookies, parseSetCookie, setCookies, findSetCookie, expectSetCookie, is
 export { sendChunked, type ChunkedRequestOptions } from './probe/chunked.ts';
 export { HostedByEnv } from './probe/hosted-by-env.ts';
 export { WsProbe, WsClient, rawFrame, type WsConnectOptions, type WsMessage, type WsClose, type WsRefusal } from './probe/ws.ts';
+export { SseProbe, SseClient, type SseEvent, type SseOpenOptions } from './probe/sse.ts';
 export { HARD, boundaries, sized, mixHard, centsOf } from './hard-inputs.ts';

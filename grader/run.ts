@@ -6,6 +6,7 @@ import { cutLine, describeExit, type CheckResult, type RunEvent, type RunResult 
 import { HttpProbe, loadUndici } from './probe/http.ts';
 import { hostHttp, type Hosted } from './probe/hosted.ts';
 import { WsProbe as WsProbeClass, type WsProbe } from './probe/ws.ts';
+import { SseProbe as SseProbeClass, type SseProbe } from './probe/sse.ts';
 import { newSeed, Random } from './random.ts';
 import { LocalServer } from './runtime/local.ts';
 import { freePort } from './runtime/ports.ts';
@@ -366,6 +367,7 @@ async function execute(
     /** What the check said while it ran (timing of a burst, retries): kept in the result for the report. */
     const notes: string[] = [];
     let wsProbe: WsProbe | undefined;
+    let sseProbe: SseProbe | undefined;
     const checkController = new AbortController();
     const checkSignal = AbortSignal.any([checkController.signal, signal]);
     http.setSignal(checkSignal);
@@ -407,6 +409,10 @@ async function execute(
         if (!services) throw new GraderError('LAB_INVALID', `ctx.db: lab "${lab.id}" must declare \`services: ['postgres']\` to use it.`);
         return services.db();
       },
+      get sse() {
+        sseProbe ??= new SseProbeClass(`http://127.0.0.1:${port}`, checkSignal);
+        return sseProbe;
+      },
       get ws() {
         wsProbe ??= new WsProbeClass(`ws://127.0.0.1:${port}`, checkSignal);
         return wsProbe;
@@ -440,6 +446,7 @@ async function execute(
     onUnexpectedExit = undefined;
     checkController.abort();
     wsProbe?.closeAll();
+    sseProbe?.closeAll();
     const lastExchange = http.lastExchange;
     http.setSignal(undefined);
     const durationMs = Math.round(performance.now() - started);

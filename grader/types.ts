@@ -6,6 +6,7 @@ import type { FailureDetails } from './errors.ts';
 import type { Pool } from 'pg';
 import type { Redis } from 'ioredis';
 import type { WsProbe } from './probe/ws.ts';
+import type { SseProbe } from './probe/sse.ts';
 
 export const TRACKS = ['foundations', 'api-design', 'security', 'data', 'async', 'scaling'] as const;
 export type Track = (typeof TRACKS)[number];
@@ -119,4 +120,6 @@ export interface CheckContext {
   readonly redis: Redis;
   /** WebSocket clients on the learner's server (ws://127.0.0.1:PORT); every one still open is closed when the check ends. */
   readonly ws: WsProbe;
+  /** Server-Sent Events streams from the learner's server; every one still open is closed when the check ends. */
+  readonly sse: SseProbe;
 }
