@@ -14,7 +14,7 @@ const ORDER = [
   'put-vs-patch', 'idempotency-keys', 'api-versioning', 'graphql',
   'rate-limit', 'sessions', 'jwt-auth', 'oauth2-server', 'csrf', 'file-uploads', 'webhooks', 'api-hardening',
   'sql-crud', 'transactions', 'indexing', 'migrations', 'orm-relations', 'caching', 'polyglot-persistence',
-  'background-jobs', 'message-queue', 'websocket-chat',
+  'background-jobs', 'message-queue', 'websocket-chat', 'live-updates',
   'reverse-proxy', 'load-balancer', 'stateless-scaling', 'containerize', 'microservices', 'replicated-kv',
 ];
 

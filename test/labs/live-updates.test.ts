@@ -1,0 +1,3 @@
+import { verifyLab } from '../helpers/verify-lab.ts';
+
+verifyLab('live-updates', { timeoutMs: 60_000 });
