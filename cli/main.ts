@@ -67,7 +67,7 @@ Exit codes: 0 passed, 1 a check failed, 2 your server could not run, 3 usage or 
     .argument('[dir]', 'target folder (default: ./<lab>)')
     .option('-f, --force', 'write into a non-empty folder (lists every file it replaces)')
     .option('--no-install', 'skip `npm install` in the new folder')
-    .option('-t, --template <name>', 'starter template', 'typescript')
+    .option('-t, --template <name>', 'starter template: typescript (Node 20 + TypeScript, node:http) or python (Python 3 standard library, http.server); labs.json remembers it', 'typescript')
     .action(async (lab: string, dir: string | undefined, opts: { force?: boolean; install: boolean; template: string }) => {
       const { runStart } = await import('./commands/start.ts');
       process.exitCode = await runStart(lab, dir, opts, userCwd());

@@ -37,13 +37,27 @@ function listFiles(dir: string, base = dir): string[] {
   return out;
 }
 
-export function templateStart(template: string): string {
+interface TemplateInfo {
+  start: string;
+  /**
+   * The folder of each lab laid over this template: `starter` (the default) for the TypeScript template the
+   * labs' starters are written for; another template names its own (`starter-python`), and a lab without
+   * one gets the template's own base server, which fails every lab's first check.
+   */
+  starter?: string;
+}
+
+function templateInfo(template: string): TemplateInfo {
   const file = join(TEMPLATES_DIR, template, 'template.json');
   if (!existsSync(file)) {
     const known = readdirSync(TEMPLATES_DIR).join(', ');
     throw new GraderError('USAGE', `There is no template "${template}". Templates: ${known}.`);
   }
-  return (JSON.parse(readFileSync(file, 'utf8')) as { start: string }).start;
+  return JSON.parse(readFileSync(file, 'utf8')) as TemplateInfo;
+}
+
+export function templateStart(template: string): string {
+  return templateInfo(template).start;
 }
 
 /**
@@ -63,7 +77,9 @@ function mergePackageJson(dest: string, overlay: string): void {
 
 export function scaffold(options: ScaffoldOptions): ScaffoldResult {
   const template = options.template ?? 'typescript';
-  const start = templateStart(template);
+  const info = templateInfo(template);
+  const start = info.start;
+  const starterDir = join(options.lab.dir, info.starter ?? 'starter');
   const dir = resolve(options.dir);
   if (existsSync(dir)) {
     if (!statSync(dir).isDirectory()) throw new GraderError('USAGE', `${dir} exists and is not a folder.`);
@@ -78,7 +94,7 @@ export function scaffold(options: ScaffoldOptions): ScaffoldResult {
   mkdirSync(dir, { recursive: true });
   const layers: { from: string; files: string[] }[] = [
     { from: join(TEMPLATES_DIR, template), files: listFiles(join(TEMPLATES_DIR, template)).filter((f) => f !== 'template.json') },
-    { from: join(options.lab.dir, 'starter'), files: listFiles(join(options.lab.dir, 'starter')) },
+    { from: starterDir, files: listFiles(starterDir) },
     ...(options.overlays ?? []).map((o) => ({ from: o, files: listFiles(o).filter((f) => f !== 'mutant.json') })),
   ];
   const written = new Set<string>();
