@@ -53,7 +53,7 @@ export async function startServerEarly(opts: EarlyStartOptions, cwd: string): Pr
     const path = infoPath(manifest.lab);
     if (!path || !existsSync(path)) return undefined;
     const info = JSON.parse(readFileSync(path, 'utf8')) as LabStartInfo;
-    if (!info.early) return undefined;
+    if (!info.early || typeof manifest.start !== 'string') return undefined; // several processes: the run starts them
     const { startEarly } = await import('../grader/runtime/early.ts');
     const early = await startEarly({ command: manifest.start, dir, labEnv: { ...info.env, ...opts.env } });
     if (process.env.LABS_PROFILE) process.stderr.write(`[profile] ${Math.round(performance.now())} ms server spawned early (pid ${early.server.pid})\n`);

@@ -45,6 +45,8 @@ interface TemplateInfo {
    * one gets the template's own base server, which fails every lab's first check.
    */
   starter?: string;
+  /** The command of each further role of a lab with several processes (`{role}` is replaced), e.g. `npm run {role}`. */
+  roleStart?: string;
 }
 
 function templateInfo(template: string): TemplateInfo {
@@ -116,7 +118,13 @@ export function scaffold(options: ScaffoldOptions): ScaffoldResult {
     cpSync(readme, join(dir, 'README.md'));
     written.add('README.md');
   }
-  const manifest: Manifest = { lab: options.lab.id, template, start };
+  // A lab with several processes (roles): one command each; the first role is the server (the template's start).
+  const roles = options.lab.roles ?? [];
+  const manifest: Manifest = {
+    lab: options.lab.id,
+    template,
+    start: roles.length > 1 ? Object.fromEntries(roles.map((r, i) => [r, i === 0 ? start : (info.roleStart ?? '{role}').replace('{role}', r)])) : start,
+  };
   if (existsSync(join(dir, MANIFEST)) && !written.has(MANIFEST)) overwritten.add(MANIFEST);
   writeFileSync(join(dir, MANIFEST), JSON.stringify(manifest, null, 2) + '\n');
   written.add(MANIFEST);

@@ -29,6 +29,13 @@ export function validateLab(def: LabDefinition): void {
     if (!Number.isInteger(q) || q < 1 || q > 50) fail(`questions[${i}]`, 'an integer from 1 to 50', q);
   });
   if (new Set(def.questions).size !== def.questions.length) fail('questions', 'free of duplicates', def.questions);
+  if (def.roles !== undefined) {
+    if (!Array.isArray(def.roles) || def.roles.length === 0) fail('roles', 'a non-empty array of role names', def.roles);
+    def.roles.forEach((r, i) => {
+      if (typeof r !== 'string' || !/^[a-z][a-z0-9-]*$/.test(r)) fail(`roles[${i}]`, 'a role name of lowercase letters, digits and -', r);
+    });
+    if (new Set(def.roles).size !== def.roles.length) fail('roles', 'distinct role names', def.roles);
+  }
   if (def.services !== undefined) {
     if (!Array.isArray(def.services)) fail('services', 'an array', def.services);
     def.services.forEach((s, i) => {

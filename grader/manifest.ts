@@ -10,8 +10,8 @@ export interface Manifest {
   lab: string;
   /** Template the folder was made from, e.g. "typescript". */
   template: string;
-  /** Shell command that starts the server; it must listen on $PORT. */
-  start: string;
+  /** Shell command that starts the server (it must listen on $PORT), or one command per role for a lab with several processes. */
+  start: string | Record<string, string>;
 }
 
 export function findManifest(from: string): string | undefined {
@@ -33,7 +33,14 @@ export function readManifest(path: string): Manifest {
     throw new GraderError('MANIFEST_INVALID', `${path} is not valid JSON: ${(err as Error).message}`, { cause: err });
   }
   const m = raw as Partial<Manifest>;
-  for (const field of ['lab', 'template', 'start'] as const) {
+  const start = m?.start;
+  if (typeof start === 'object' && start !== null && !Array.isArray(start)) {
+    for (const [role, command] of Object.entries(start)) {
+      if (typeof command !== 'string' || !command.trim()) throw new GraderError('MANIFEST_INVALID', `${path}: expected \`start.${role}\` to be a non-empty command, got ${describeValue(command)}.`);
+    }
+    if (Object.keys(start).length === 0) throw new GraderError('MANIFEST_INVALID', `${path}: expected \`start\` to name at least one command.`);
+  }
+  for (const field of ['lab', 'template', ...(typeof start === 'object' && start !== null && !Array.isArray(start) ? [] : ['start' as const])] as const) {
     if (typeof m?.[field] !== 'string' || !m[field]!.trim()) {
       throw new GraderError('MANIFEST_INVALID', `${path}: expected \`${field}\` to be a non-empty string, got ${describeValue(m?.[field])}.`);
     }

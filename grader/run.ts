@@ -7,6 +7,8 @@ import { HttpProbe, loadUndici } from './probe/http.ts';
 import { hostHttp, type Hosted } from './probe/hosted.ts';
 import { WsProbe as WsProbeClass, type WsProbe } from './probe/ws.ts';
 import { SseProbe as SseProbeClass, type SseProbe } from './probe/sse.ts';
+import { RoleProcesses, roleCommands, type RoleSpec } from './runtime/roles.ts';
+import { readManifest } from './manifest.ts';
 import { newSeed, Random } from './random.ts';
 import { LocalServer } from './runtime/local.ts';
 import { freePort } from './runtime/ports.ts';
@@ -26,6 +28,8 @@ export interface RunOptions {
   dir: string;
   /** Shell command that starts the server (from the project's labs.json). */
   startCommand: string;
+  /** The lab's other processes (roles after the first), each with its command: started once the server listens. */
+  roles?: RoleSpec[];
   seed?: number;
   /** Run every check instead of stopping at the first failure. */
   all?: boolean;
@@ -166,6 +170,7 @@ async function execute(
 
   let services: ServiceSet | undefined;
   let runtime: DockerRuntime | undefined;
+  let roleProcs: RoleProcesses | undefined;
   let server: ServerInstance = new LocalServer({ command: options.startCommand, cwd: options.dir, port, env: currentEnv, onLine });
   const launch = (env: Record<string, string | undefined>, adopt?: EarlyServer) => {
     currentEnv = env;
@@ -189,7 +194,7 @@ async function execute(
     emit({ type: 'phase', phase: 'teardown' });
     const td = performance.now();
     exitExpected = true;
-    await server.stop();
+    await Promise.all([server.stop(), roleProcs?.stopAll()]);
     if (early && !earlyAdopted) await early.server.stop();
     await runtime?.dispose().catch(() => {});
     await services?.stop().catch(() => {});
@@ -255,6 +260,14 @@ async function execute(
     return finish('error', 2, `Your server did not listen on port ${port} within ${(readyTimeoutMs / 1000).toFixed(0)} s. It must listen on the port given in the PORT environment variable, on all interfaces (0.0.0.0).`);
   }
   emit({ type: 'server-ready', ms: ready.ms });
+
+  // the lab's other processes (a worker...), once the server listens
+  const roleSpecs = options.roles ?? ((lab.roles?.length ?? 0) > 1 ? roleCommands(readManifest(`${options.dir}/labs.json`).start, lab.roles!).others : []);
+  if (roleSpecs.length > 0) {
+    if (runtime) return finish('error', 3, `This lab runs several processes (${lab.roles!.join(', ')}); --runtime docker runs one container. Use the local runtime for it.`);
+    roleProcs = new RoleProcesses(roleSpecs, options.dir, () => currentEnv, onLine);
+    await roleProcs.startAll();
+  }
 
   /** waitReady, telling subscribers about once a second that we are still waiting (and the server's last line). */
   async function waitWithProgress() {
@@ -408,6 +421,10 @@ async function execute(
       get db() {
         if (!services) throw new GraderError('LAB_INVALID', `ctx.db: lab "${lab.id}" must declare \`services: ['postgres']\` to use it.`);
         return services.db();
+      },
+      process(role: string) {
+        if (!roleProcs) throw new GraderError('LAB_INVALID', `ctx.process('${role}'): lab "${lab.id}" declares no roles besides the server (roles: ['api', '${role}']).`);
+        return roleProcs.control(role);
       },
       get sse() {
         sseProbe ??= new SseProbeClass(`http://127.0.0.1:${port}`, checkSignal);

@@ -50,6 +50,11 @@ export interface LabDefinition {
   /** Numbers from shared/interview-questions.md. */
   questions: number[];
   services?: ServiceName[];
+  /**
+   * The learner's processes, when there is more than one (e.g. ['api', 'worker']): the first listens on PORT
+   * and is the server the run waits for; labs.json's "start" names a command per role. Default: one process.
+   */
+  roles?: string[];
   env?: Record<string, EnvKnob>;
   /** Budget for the server to start listening (default 20 s). */
   readyTimeoutMs?: number;
@@ -61,6 +66,24 @@ export interface Lab extends LabDefinition {
   env: Record<string, EnvKnob>;
   /** Folder holding lab.ts, README.md, starter/, solution/, mutants/. */
   dir: string;
+}
+
+/** One of the learner's processes besides the server (a worker...): ctx.process(role). */
+export interface ProcessControl {
+  readonly role: string;
+  readonly running: boolean;
+  readonly pid: number | undefined;
+  /** Lines it printed (stdout and stderr), in order. */
+  output(): string[];
+  /** Resolves with the next line it prints that matches, or undefined after `timeoutMs`. */
+  waitForOutput(match: RegExp | ((line: string) => boolean), timeoutMs: number): Promise<string | undefined>;
+  /** SIGKILL (a crash; default) or another signal to its process group, and waits for the exit (SIGTERM: up to 10 s, then SIGKILL). */
+  kill(signal?: NodeJS.Signals): Promise<ExitInfo>;
+  /** Stops it (SIGTERM, then SIGKILL after 2 s) if it runs, and starts it again. */
+  restart(): Promise<void>;
+  /** SIGSTOP / SIGCONT to its process group: a process that hangs, then goes on. */
+  pause(): void;
+  resume(): void;
 }
 
 export interface ExitInfo {
@@ -118,6 +141,8 @@ export interface CheckContext {
   readonly db: Pool;
   /** An ioredis client on this run's own Redis database (the one in REDIS_URL). Labs with `services: ['redis']` only. */
   readonly redis: Redis;
+  /** One of the learner's other processes (labs that declare `roles`), e.g. ctx.process('worker').kill('SIGKILL'). */
+  process(role: string): ProcessControl;
   /** WebSocket clients on the learner's server (ws://127.0.0.1:PORT); every one still open is closed when the check ends. */
   readonly ws: WsProbe;
   /** Server-Sent Events streams from the learner's server; every one still open is closed when the check ends. */

@@ -1,3 +1,4 @@
+import { roleCommands } from '../../grader/runtime/roles.ts';
 import { resolve } from 'node:path';
 import { setFlagsFromString } from 'node:v8';
 import { loadLab } from '../../labs/index.ts';
@@ -31,11 +32,14 @@ export interface CheckOptions {
 }
 
 /** The engine options for one run of `labs check` (also used by --watch and the TUI). */
-export function checkRunOptions(opts: CheckOptions, dir: string, startCommand: string, lab: Lab): RunOptions {
+export function checkRunOptions(opts: CheckOptions, dir: string, start: string | Record<string, string>, lab: Lab): RunOptions {
+  // One command, or one per role for a lab with several processes (labs.json: {"start": {"api": ..., "worker": ...}}).
+  const { main, others } = roleCommands(start, lab.roles ?? [], `${dir}/labs.json`);
   return {
     lab,
     dir,
-    startCommand,
+    startCommand: main,
+    roles: others,
     seed: opts.seed,
     all: opts.all,
     only: opts.only,

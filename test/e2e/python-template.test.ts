@@ -25,8 +25,10 @@ describe('the python template', () => {
       expect(result.files).toContain('server.py');
       expect(result.files.filter((f) => f.endsWith('.ts') || f === 'package.json')).toEqual([]);
       const manifest = JSON.parse(readFileSync(join(dir, 'labs.json'), 'utf8'));
-      expect(manifest).toMatchObject({ lab: id, template: 'python', start: 'python3 -u server.py' });
-      const run = await runLab({ lab, dir, startCommand: manifest.start, all: false }).result;
+      const roles = lab.roles ?? [];
+      const start = roles.length > 1 ? Object.fromEntries(roles.map((r, i) => [r, i === 0 ? 'python3 -u server.py' : `python3 -u ${r}.py`])) : 'python3 -u server.py';
+      expect(manifest).toEqual({ lab: id, template: 'python', start });
+      const run = await runLab({ lab, dir, startCommand: 'python3 -u server.py', all: false }).result;
       expect(run.exitCode, explain(run)).toBe(1);
       expect(run.checks[0]!.status, explain(run)).toBe('fail');
     });
