@@ -61,16 +61,23 @@ app.post('/payments', async (req: Request, res: Response) => {
   const client = await pool.connect();
   try {
     await client.query('BEGIN');
+    // Every early answer goes out after ROLLBACK: answering while the row lock is still held would make a
+    // client's next request with this key (sent the moment it reads the answer) find it "in progress".
+    const answer = async (send: () => void) => {
+      await client.query('ROLLBACK').catch(() => {});
+      send();
+    };
     let row: { request_hash: string; status: number | null; body: unknown } | undefined;
     try {
       row = (await client.query('SELECT request_hash, status, body FROM payment_requests WHERE idempotency_key = $1 FOR UPDATE NOWAIT', [key])).rows[0];
     } catch (err) {
-      if ((err as { code?: string }).code === '55P03') return problem(res, 409, 'Conflict', 'A request with this Idempotency-Key is being processed right now; retry later.');
+      if ((err as { code?: string }).code === '55P03') return answer(() => problem(res, 409, 'Conflict', 'A request with this Idempotency-Key is being processed right now; retry later.'));
       throw err;
     }
-    if (!row) return problem(res, 409, 'Conflict', 'Retry: this key was released a moment ago.');
-    if (row.request_hash !== hash) return problem(res, 422, 'Unprocessable Content', 'This Idempotency-Key was used for a different request.');
-    if (row.status !== null) return void res.status(row.status).set('Idempotent-Replayed', 'true').json(row.body);
+    if (!row) return answer(() => problem(res, 409, 'Conflict', 'Retry: this key was released a moment ago.'));
+    if (row.request_hash !== hash) return answer(() => problem(res, 422, 'Unprocessable Content', 'This Idempotency-Key was used for a different request.'));
+    const stored = row;
+    if (stored.status !== null) return answer(() => void res.status(stored.status!).set('Idempotent-Replayed', 'true').json(stored.body));
 
     const payment = (
       await client.query('INSERT INTO payments (amount, currency, recipient) VALUES ($1, $2, $3) RETURNING id, amount, currency, recipient, created_at', [amount, currency, recipient])
@@ -79,7 +86,7 @@ app.post('/payments', async (req: Request, res: Response) => {
     await client.query('COMMIT');
     res.status(201).location(`/payments/${payment.id}`).json(payment);
   } finally {
-    await client.query('ROLLBACK').catch(() => {}); // a no-op after COMMIT; ends the early returns' transactions
+    await client.query('ROLLBACK').catch(() => {}); // a no-op after COMMIT or an early answer; ends a transaction an error left open
     client.release();
   }
 });
