@@ -434,6 +434,10 @@ async function execute(
         wsProbe ??= new WsProbeClass(`ws://127.0.0.1:${port}`, checkSignal);
         return wsProbe;
       },
+      get amqp() {
+        if (!services) throw new GraderError('LAB_INVALID', `ctx.amqp: lab "${lab.id}" must declare \`services: ['rabbitmq']\` to use it.`);
+        return services.amqp();
+      },
       get redis() {
         if (!services) throw new GraderError('LAB_INVALID', `ctx.redis: lab "${lab.id}" must declare \`services: ['redis']\` to use it.`);
         return services.redisClient();

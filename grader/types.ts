@@ -7,6 +7,7 @@ import type { Pool } from 'pg';
 import type { Redis } from 'ioredis';
 import type { WsProbe } from './probe/ws.ts';
 import type { SseProbe } from './probe/sse.ts';
+import type { AmqpAccess } from './services/index.ts';
 
 export const TRACKS = ['foundations', 'api-design', 'security', 'data', 'async', 'scaling'] as const;
 export type Track = (typeof TRACKS)[number];
@@ -141,6 +142,8 @@ export interface CheckContext {
   readonly db: Pool;
   /** An ioredis client on this run's own Redis database (the one in REDIS_URL). Labs with `services: ['redis']` only. */
   readonly redis: Redis;
+  /** The run's RabbitMQ vhost (labs with `services: ['rabbitmq']`): a channel, and queue counters from the management API. */
+  readonly amqp: AmqpAccess;
   /** One of the learner's other processes (labs that declare `roles`), e.g. ctx.process('worker').kill('SIGKILL'). */
   process(role: string): ProcessControl;
   /** WebSocket clients on the learner's server (ws://127.0.0.1:PORT); every one still open is closed when the check ends. */

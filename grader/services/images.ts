@@ -5,6 +5,8 @@ export const IMAGES = {
   postgres: 'postgres:16-alpine',
   /** Redis for labs that declare `services: ['redis']`. */
   redis: 'redis:7-alpine',
+  /** RabbitMQ (with the management API) for labs that declare `services: ['rabbitmq']`. */
+  rabbitmq: 'rabbitmq:4.2.5-management-alpine',
   /** The base image of templates/typescript/Dockerfile (`labs check --runtime docker`). */
   node: 'node:20-slim',
 } as const;

@@ -7,11 +7,13 @@ import type { ServiceName } from '../types.ts';
 import { dockerClient, dockerNamespace, redactUrl, removeSharedNetworkIfUnused } from './docker.ts';
 import { GRADER_APPLICATION_NAME, loadPg, PostgresService, type StartedPostgres } from './postgres.ts';
 import { loadIoRedis, RedisService, type StartedRedis } from './redis.ts';
+import { queueStats, RabbitService, type QueueStats, type StartedRabbit } from './rabbitmq.ts';
 import { EXTERNAL_URL_ENV, runDatabaseName, SERVICE_ENV, type StartedService } from './service.ts';
 
 export { IMAGES } from './images.ts';
 export { GRADER_APPLICATION_NAME, PostgresService, type StartedPostgres } from './postgres.ts';
 export { RedisService, type StartedRedis } from './redis.ts';
+export { RabbitService, type StartedRabbit, type QueueStats } from './rabbitmq.ts';
 export { EXTERNAL_URL_ENV, SERVICE_ENV, type StartedService } from './service.ts';
 
 export interface ServiceEvent {
@@ -28,22 +30,34 @@ export interface StartServicesOptions {
   /** Keep containers warm for the next run (default: true unless LABS_KEEP_SERVICES=0). */
   reuse?: boolean;
   /** Servers the user runs instead of containers (default: LABS_DATABASE_URL / LABS_REDIS_URL). */
-  urls?: Partial<Record<'postgres' | 'redis', string>>;
+  urls?: Partial<Record<ServiceName, string>>;
   /** Scope of container names and labels (default: LABS_DOCKER_NAMESPACE or `backend-labs`). */
   namespace?: string;
   onEvent?: (event: ServiceEvent) => void;
+}
+
+export interface AmqpAccess {
+  /** AMQP_URL of the run (its own vhost). */
+  readonly url: string;
+  /** A channel on the run's vhost (one connection for the run, opened on first use, closed at teardown). */
+  channel(): Promise<import('amqplib').Channel>;
+  /** A queue's counters (messages ready / unacknowledged, consumers), or undefined if it does not exist. */
+  queue(name: string): Promise<QueueStats | undefined>;
 }
 
 export interface ServiceSet {
   readonly started: StartedService[];
   readonly postgres?: StartedPostgres;
   readonly redis?: StartedRedis;
+  readonly rabbitmq?: StartedRabbit;
   /** DATABASE_URL / REDIS_URL for the learner's server: `host` for a local process, `network` for a container. */
   env(target: 'host' | 'network'): Record<string, string>;
   /** The checks' pool on the run's database (application_name backend-labs-grader), created on first use. */
   db(): Pool;
   /** The checks' client on the run's Redis database, created on first use. */
   redisClient(): Redis;
+  /** The checks' access to the run's RabbitMQ vhost. */
+  amqp(): AmqpAccess;
   /** Closes the checks' clients, drops the run's data, stops containers that are not kept warm. */
   stop(): Promise<void>;
 }
@@ -58,30 +72,31 @@ export async function startServices(names: ServiceName[], options: StartServices
   const urls = {
     postgres: options.urls?.postgres ?? process.env[EXTERNAL_URL_ENV.postgres],
     redis: options.urls?.redis ?? process.env[EXTERNAL_URL_ENV.redis],
+    rabbitmq: options.urls?.rabbitmq ?? process.env[EXTERNAL_URL_ENV.rabbitmq],
   };
-  for (const name of names) {
-    if (name !== 'postgres' && name !== 'redis') throw new GraderError('INTERNAL', `The "${name}" service is not available in this version of the grader.`);
-  }
   // Client libraries load while the containers start.
   const pgLoaded = names.includes('postgres') ? loadPg() : undefined;
   const redisLoaded = names.includes('redis') ? loadIoRedis() : undefined;
 
-  const startOne = async (name: 'postgres' | 'redis'): Promise<StartedService> => {
+  const startOne = async (name: ServiceName): Promise<StartedService> => {
     const t0 = performance.now();
     options.onEvent?.({ name, state: 'starting' });
     let started: StartedService;
     if (name === 'postgres') {
       const s = new PostgresService().withReuse(reuse).withExternalUrl(urls.postgres).withDatabase(runDatabaseName(options.labId, options.runId));
       started = await (options.namespace ? s.withNamespace(options.namespace) : s).start();
-    } else {
+    } else if (name === 'redis') {
       const s = new RedisService().withReuse(reuse).withExternalUrl(urls.redis).withRunId(options.runId);
+      started = await (options.namespace ? s.withNamespace(options.namespace) : s).start();
+    } else {
+      const s = new RabbitService().withReuse(reuse).withExternalUrl(urls.rabbitmq).withVhost(runDatabaseName(options.labId, options.runId));
       started = await (options.namespace ? s.withNamespace(options.namespace) : s).start();
     }
     options.onEvent?.({ name, state: 'ready', url: redactUrl(started.url), ms: Math.round(performance.now() - t0) });
     return started;
   };
 
-  const outcomes = await Promise.allSettled(names.map((n) => startOne(n as 'postgres' | 'redis')));
+  const outcomes = await Promise.allSettled(names.map((n) => startOne(n)));
   const started = outcomes.flatMap((o) => (o.status === 'fulfilled' ? [o.value] : []));
   const failed = outcomes.find((o): o is PromiseRejectedResult => o.status === 'rejected');
   if (failed) {
@@ -91,17 +106,41 @@ export async function startServices(names: ServiceName[], options: StartServices
   const [pg, IoRedis] = await Promise.all([pgLoaded, redisLoaded]);
   const postgres = started.find((s): s is StartedPostgres => s.name === 'postgres');
   const redis = started.find((s): s is StartedRedis => s.name === 'redis');
+  const rabbitmq = started.find((s): s is StartedRabbit => s.name === 'rabbitmq');
   let pool: Pool | undefined;
   let redisClient: Redis | undefined;
+  let amqpConnection: Promise<import('amqplib').ChannelModel> | undefined;
+  let amqpChannel: Promise<import('amqplib').Channel> | undefined;
 
   return {
     started,
     postgres,
     redis,
+    rabbitmq,
     env(target) {
       const out: Record<string, string> = {};
-      for (const s of started) out[SERVICE_ENV[s.name as 'postgres' | 'redis']] = target === 'host' ? s.url : s.networkUrl;
+      for (const s of started) out[SERVICE_ENV[s.name]] = target === 'host' ? s.url : s.networkUrl;
       return out;
+    },
+    amqp() {
+      if (!rabbitmq) throw new GraderError('LAB_INVALID', 'ctx.amqp is only available in labs that declare `services: [\'rabbitmq\']`.');
+      return {
+        url: rabbitmq.url,
+        channel() {
+          amqpConnection ??= import('amqplib').then(async (m) => {
+            const conn = await (m as unknown as { connect: typeof import('amqplib').connect }).connect(rabbitmq.url);
+            conn.on('error', () => {});
+            return conn;
+          });
+          amqpChannel ??= amqpConnection.then(async (c) => {
+            const ch = await c.createChannel();
+            ch.on('error', () => {});
+            return ch;
+          });
+          return amqpChannel;
+        },
+        queue: (name) => queueStats(rabbitmq, name),
+      };
     },
     db() {
       if (!postgres || !pg) throw new GraderError('LAB_INVALID', 'ctx.db is only available in labs that declare `services: [\'postgres\']`.');
@@ -123,7 +162,7 @@ export async function startServices(names: ServiceName[], options: StartServices
       return redisClient;
     },
     async stop() {
-      await Promise.allSettled([pool?.end(), redisClient?.quit().catch(() => redisClient?.disconnect())]);
+      await Promise.allSettled([pool?.end(), redisClient?.quit().catch(() => redisClient?.disconnect()), amqpConnection?.then((c) => c.close())]);
       await Promise.allSettled(started.map((s) => s.stop()));
       // Nothing kept warm: the namespace's network goes too (unless another run still uses it).
       if (!reuse && started.some((s) => s.containerId)) {

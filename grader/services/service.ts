@@ -22,10 +22,10 @@ export interface StartedService {
 export const GRADER_APPLICATION_NAME = 'backend-labs-grader';
 
 /** Name of the environment variable the learner's server reads, per service. */
-export const SERVICE_ENV: Record<'postgres' | 'redis', string> = { postgres: 'DATABASE_URL', redis: 'REDIS_URL' };
+export const SERVICE_ENV: Record<ServiceName, string> = { postgres: 'DATABASE_URL', redis: 'REDIS_URL', rabbitmq: 'AMQP_URL' };
 
 /** Variables that replace the containers with servers the user already runs. */
-export const EXTERNAL_URL_ENV: Record<'postgres' | 'redis', string> = { postgres: 'LABS_DATABASE_URL', redis: 'LABS_REDIS_URL' };
+export const EXTERNAL_URL_ENV: Record<ServiceName, string> = { postgres: 'LABS_DATABASE_URL', redis: 'LABS_REDIS_URL', rabbitmq: 'LABS_AMQP_URL' };
 
 /** Loopback hosts are rewritten to this name for containers (`--runtime docker` with a server the user runs). */
 export const DOCKER_HOST_ALIAS = 'host.docker.internal';
