@@ -106,3 +106,48 @@ describe('a run with a worker role', () => {
     expect(groupAlive(seen.pid as number)).toBe(false); // zombies left to an init that does not reap do not count
   });
 });
+
+describe('a worker that cannot run', () => {
+  it('a worker that exits at once is reported in the log, the check gets a clear verdict, and nothing is left', { timeout: 60_000 }, async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'labs-roles-dead-'));
+    dirs.push(dir);
+    writeFileSync(join(dir, 'server.js'), "require('http').createServer((q, s) => s.end('ok')).listen(process.env.PORT, '0.0.0.0')");
+    const lab = defineLab(
+      {
+        id: 'roles-dead',
+        title: 'Roles: a dead worker',
+        track: 'async',
+        summary: 'A worker that cannot start.',
+        difficulty: 'beginner',
+        estimatedMinutes: 1,
+        questions: [26],
+        roles: ['api', 'worker'],
+        checks: [
+          {
+            id: 'needs-worker',
+            title: 'the worker must print "ready"',
+            hint: 'Start the worker.',
+            async run(ctx) {
+              const line = await ctx.process('worker').waitForOutput(/ready/, 1500);
+              if (!line) ctx.fail({ message: 'The worker never said "ready".', expected: 'a line "ready"', received: ctx.process('worker').running ? 'still running, silent' : 'the worker is not running' });
+            },
+          },
+        ],
+      },
+      dir,
+    );
+    const lines: string[] = [];
+    const t0 = performance.now();
+    const run = runLab({ lab, dir, startCommand: 'node server.js', roles: [{ role: 'worker', command: 'node -e "console.error(\'boom\'); process.exit(3)"' }], all: true });
+    run.on((e) => {
+      if (e.type === 'server-output') lines.push(e.line);
+    });
+    const result = await run.result;
+    expect(performance.now() - t0).toBeLessThan(10_000);
+    expect(result.exitCode).toBe(1);
+    expect(result.checks[0]).toMatchObject({ status: 'fail' });
+    expect(result.checks[0]!.failure?.received).toBe('the worker is not running');
+    expect(lines).toContain('[worker] boom');
+    expect(lines.some((l) => /^\[worker\] \(exited on its own: code 3\)$/.test(l))).toBe(true);
+  });
+});

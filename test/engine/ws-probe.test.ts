@@ -9,11 +9,14 @@ import { rawFrame, WsProbe } from '../../grader/probe/ws.ts';
 let server: Server;
 let wss: WebSocketServer;
 let base: string;
+const silent: import('node:stream').Duplex[] = [];
 
 beforeAll(async () => {
   server = createServer((_req, res) => res.end('plain http'));
   wss = new WebSocketServer({ noServer: true, maxPayload: 1024 });
   server.on('upgrade', (req, socket, head) => {
+    if (req.url === '/garbage') return void socket.end('HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello');
+    if (req.url === '/silent') return void silent.push(socket); // accepts the TCP connection, never answers the handshake
     if (req.url?.startsWith('/deny')) {
       socket.end('HTTP/1.1 401 Unauthorized\r\nContent-Type: application/json\r\nContent-Length: 17\r\nConnection: close\r\n\r\n{"error":"token"}');
       return;
@@ -29,6 +32,8 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   for (const c of wss.clients) c.terminate();
+  server.closeAllConnections();
+  for (const s of silent) s.destroy();
   await new Promise((r) => server.close(r));
 });
 
@@ -76,6 +81,17 @@ describe('WsProbe', () => {
     const raw = await probe.connect('/echo');
     raw.sendRaw(rawFrame(0x1, Buffer.from('hi'), false), 'unmasked text frame');
     expect((await raw.expectClose(1002, 2000, 'protocol error')).code).toBe(1002);
+    probe.closeAll();
+  });
+
+  it('a server that answers the upgrade with plain HTTP, or never answers it: a clear failure within the budget', async () => {
+    const probe = new WsProbe(base);
+    const garbage = await failureOf(probe.connect('/garbage'));
+    expect(garbage.details.message).toMatch(/answered HTTP 200 instead of 101/);
+    const t0 = performance.now();
+    const silent = await failureOf(probe.connect('/silent', { timeoutMs: 300 }));
+    expect(performance.now() - t0).toBeLessThan(2000);
+    expect(silent.details.message).toMatch(/Could not open a WebSocket on \/silent: .*handshake has timed out/i);
     probe.closeAll();
   });
 
