@@ -42,10 +42,6 @@ class Handler(BaseHTTPRequestHandler):
                 return self.send_json(200, {"subscribers": len(subscribers)})
         if path != "/events":
             return self.send_json(404, {"error": "not found"})
-        self.send_response(200)
-        self.send_header("Content-Type", "text/event-stream")
-        self.send_header("Cache-Control", "no-cache")
-        self.end_headers()
         q = queue.Queue()
         header = (self.headers.get("Last-Event-ID") or "").strip()
         with lock:  # replay and subscribe in one step: no event falls between the two
@@ -57,6 +53,11 @@ class Handler(BaseHTTPRequestHandler):
                     backlog.append("event: reset\ndata: {}\n\n")
                 backlog += [frame for i, frame in history if i > last]
             subscribers.add(q)
+        # Headers only once subscribed: a client that sees them and then creates an item gets its event.
+        self.send_response(200)
+        self.send_header("Content-Type", "text/event-stream")
+        self.send_header("Cache-Control", "no-cache")
+        self.end_headers()
         try:
             self.wfile.write((": connected\n\n" + "".join(backlog)).encode())
             while True:
