@@ -80,6 +80,7 @@ Exit codes: 0 passed, 1 a check failed, 2 your server could not run, 3 usage or 
     .option('-o, --only <check...>', 'run only these checks (ids from `labs info <lab>`)')
     .option('-s, --seed <n>', 'replay a run with the same random inputs', positiveInt('--seed'))
     .option('--json', 'print results as JSON (Exercism v3 + score) and nothing else')
+    .option('--junit <file>', 'also write the results as JUnit XML to <file> (for CI test reports); on GitHub Actions failed checks are also annotated')
     .option('-v, --verbose', "stream your server's output while checking")
     .addOption(new Option('--ready-timeout <seconds>', 'how long your server may take to start listening').argParser(positiveInt('--ready-timeout')))
     .option('-C, --dir <path>', 'the lab folder (default: the current folder or a parent)')

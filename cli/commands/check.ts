@@ -1,5 +1,7 @@
 import { roleCommands } from '../../grader/runtime/roles.ts';
-import { resolve } from 'node:path';
+import { existsSync, renameSync, writeFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { GraderError } from '../../grader/errors.ts';
 import { setFlagsFromString } from 'node:v8';
 import { loadLab } from '../../labs/index.ts';
 import { loadManifest } from '../../grader/manifest.ts';
@@ -20,6 +22,8 @@ export interface CheckOptions {
   only?: string[];
   seed?: number;
   json?: boolean;
+  /** Also write a JUnit XML report to this file. */
+  junit?: string;
   verbose?: boolean;
   readyTimeout?: number;
   dir?: string;
@@ -62,7 +66,11 @@ export async function runCheck(opts: CheckOptions, cwd: string): Promise<number>
   let run: ReturnType<typeof runLab>;
   let lab: Lab;
   let dir: string;
+  const junitFile = opts.junit ? resolve(cwd, opts.junit) : undefined;
   try {
+    if (junitFile && !existsSync(dirname(junitFile))) {
+      throw new GraderError('USAGE', `--junit ${opts.junit}: the folder ${dirname(junitFile)} does not exist. Create it, or write the report elsewhere.`);
+    }
     let manifest;
     ({ dir, manifest } = loadManifest(resolve(cwd, opts.dir ?? '.')));
     lab = await loadLab(manifest.lab);
@@ -100,6 +108,17 @@ export async function runCheck(opts: CheckOptions, cwd: string): Promise<number>
     const result = await run.result;
     if (opts.json) process.stdout.write(JSON.stringify(toJson(result), null, 2) + '\n');
     await view;
+    if (junitFile) {
+      const { toJunit } = await import('../../grader/report/junit.ts');
+      const tmp = `${junitFile}.tmp-${process.pid}`;
+      writeFileSync(tmp, toJunit(result));
+      renameSync(tmp, junitFile); // a reader never sees half a report
+    }
+    if (process.env.GITHUB_ACTIONS === 'true') {
+      const { githubAnnotations } = await import('../../grader/report/junit.ts');
+      // JSON on stdout must stay parseable: annotations go to stderr then (the runner reads both).
+      for (const line of githubAnnotations(result)) (opts.json ? process.stderr : process.stdout).write(`${line}\n`);
+    }
     if (result.exitCode !== 130) saveLastCheck(dir, result);
     recordCheckRun(lab.id, lab.checks.length, result, dir);
     return result.exitCode;
