@@ -65,7 +65,7 @@ export async function runDoctor(): Promise<number> {
     const dockerInfo = (await docker.info().catch(() => ({}))) as { DockerRootDir?: string };
     dockerRoot = dockerInfo.DockerRootDir;
     for (const [key, image] of Object.entries(IMAGES)) {
-      const use = key === 'node' ? '`labs check --runtime docker` with the TypeScript template' : `labs with ${key}`;
+      const use = key === 'node' ? '`labs check --runtime docker` with the TypeScript template' : key === 'python' ? '`labs check --runtime docker` with the Python template' : `labs with ${key}`;
       const found = (await docker.getImage(image).inspect().catch(() => undefined)) as { Size?: number } | undefined;
       if (found) lines.push(ok(`${image} is present locally (${gb(found.Size ?? 0)}), for ${use}`));
       else lines.push(warn(`${image} is not present locally: the first run of ${use} pulls it (needs the network; or \`docker pull ${image}\` now)`));

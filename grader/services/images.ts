@@ -9,6 +9,8 @@ export const IMAGES = {
   rabbitmq: 'rabbitmq:4.2.5-management-alpine',
   /** The base image of templates/typescript/Dockerfile (`labs check --runtime docker`). */
   node: 'node:20-slim',
+  /** The base image of templates/python/Dockerfile. */
+  python: 'python:3.12-slim',
 } as const;
 
 export type ImageKey = keyof typeof IMAGES;
