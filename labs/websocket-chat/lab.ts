@@ -1,4 +1,4 @@
-import { CheckFailure, defineLab, expectThat, HARD, type CheckContext, type WsClient } from '../../grader/index.ts';
+import { CheckFailure, defineLab, expectThat, HARD, rawFrame, type CheckContext, type WsClient } from '../../grader/index.ts';
 
 // --- helpers -----------------------------------------------------------------------------------------
 
@@ -329,6 +329,11 @@ export default defineLab(
           await cyd.expectMessage(isMessage(room, 'exact'), 2000, `its own message of exactly MAX_MESSAGE_BYTES (${max}) bytes: that size is allowed`);
           cyd.send(sized(max + 1, 'over'));
           await cyd.expectClose(1009, 2000, `a message of ${max + 1} bytes (MAX_MESSAGE_BYTES + 1) must close the connection with 1009 (Message Too Big)`);
+          // A frame that announces 10 MB: the server must refuse it from its header, not wait for (or buffer) the 10 MB.
+          const big = await connect(ctx, 'cyd');
+          const frame = rawFrame(0x1, Buffer.alloc(10 * 1024 * 1024, 0x78));
+          big.sendRaw(frame.subarray(0, 64 * 1024), 'the first 64 KB of a text frame announcing 10 MB');
+          await big.expectClose(1009, 2000, 'a frame announcing 10 MB (the grader sent only its first 64 KB) must be refused from its length with 1009, without waiting for the rest');
         },
       },
       {
