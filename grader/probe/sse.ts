@@ -9,6 +9,7 @@ import type { Readable } from 'node:stream';
 import { CheckFailure, type FailureDetails } from '../errors.ts';
 import { shellQuote } from './exchange.ts';
 import { loadUndici } from './http.ts';
+import { Inbox } from './inbox.ts';
 
 const TRANSCRIPT_HEAD = 20;
 const TRANSCRIPT_TAIL = 60;
@@ -40,8 +41,7 @@ export class SseClient {
   readonly headers: Record<string, string | string[] | undefined>;
   /** When the response headers arrived (ms since the probe started). */
   readonly openedAt: number;
-  private inbox: SseEvent[] = [];
-  private waiters: { match: (e: SseEvent) => boolean; resolve: (e: SseEvent) => void }[] = [];
+  private inbox = new Inbox<SseEvent>();
   private lines: string[] = [];
   private dropped = 0;
   /** Comment lines (`: ...`), with their times. */
@@ -67,11 +67,7 @@ export class SseClient {
         const ev: SseEvent = { event: e.event ?? 'message', data: e.data, id: e.id, at: this.probe.now() };
         this.received++;
         this.record(`${ev.id !== undefined ? `id: ${ev.id} ` : ''}event: ${ev.event} data: ${ev.data}`);
-        const w = this.waiters.find((x) => x.match(ev));
-        if (w) {
-          this.waiters.splice(this.waiters.indexOf(w), 1);
-          w.resolve(ev);
-        } else this.inbox.push(ev);
+        this.inbox.push(ev);
       },
       onComment: (text) => {
         const at = this.probe.now();
@@ -117,22 +113,7 @@ export class SseClient {
 
   /** The first event (unread, or arriving within `timeoutMs`) that `match` accepts, or undefined. */
   next(match: (e: SseEvent) => boolean, timeoutMs: number): Promise<SseEvent | undefined> {
-    const i = this.inbox.findIndex(match);
-    if (i >= 0) return Promise.resolve(this.inbox.splice(i, 1)[0]);
-    return new Promise((resolve) => {
-      const w = {
-        match,
-        resolve: (e: SseEvent) => {
-          clearTimeout(timer);
-          resolve(e);
-        },
-      };
-      const timer = setTimeout(() => {
-        this.waiters.splice(this.waiters.indexOf(w), 1);
-        resolve(undefined);
-      }, timeoutMs);
-      this.waiters.push(w);
-    });
+    return this.inbox.next(match, timeoutMs);
   }
 
   async expectEvent(match: (e: SseEvent) => boolean, timeoutMs: number, what: string, expected?: string): Promise<SseEvent> {
@@ -141,13 +122,13 @@ export class SseClient {
     const ended = this.ended ? ` The stream ended meanwhile (at ${this.ended.at} ms${this.ended.error ? `: ${this.ended.error}` : ''}).` : '';
     return this.fail(`${this.name} waited ${timeoutMs} ms for ${what}, and it did not come.${ended}`, {
       expected: expected ?? what,
-      received: this.inbox.length ? `${this.inbox.length} unread event(s), the latest: ${this.inbox.slice(-3).map((x) => JSON.stringify({ id: x.id, event: x.event, data: x.data })).join(' ')}` : '(no unread event)',
+      received: this.inbox.peek().length ? `${this.inbox.peek().length} unread event(s), the latest: ${this.inbox.peek().slice(-3).map((x) => JSON.stringify({ id: x.id, event: x.event, data: x.data })).join(' ')}` : '(no unread event)',
     });
   }
 
   /** Every unread event, oldest first. */
   take(): SseEvent[] {
-    return this.inbox.splice(0);
+    return this.inbox.take();
   }
 
   /** Closes the stream from this side (the server sees the connection end). */

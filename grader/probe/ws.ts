@@ -20,6 +20,7 @@ const OPEN = 1;
 const CONNECTING = 0;
 import { CheckFailure, type FailureDetails } from '../errors.ts';
 import { shellQuote } from './exchange.ts';
+import { Inbox } from './inbox.ts';
 
 /** Frames kept per client for its transcript (the first ones and the latest ones): memory stays bounded with hundreds of clients. */
 const TRANSCRIPT_HEAD = 20;
@@ -66,17 +67,11 @@ interface Entry {
   text: string;
 }
 
-interface Waiter {
-  match: (m: WsMessage) => boolean;
-  resolve: (m: WsMessage) => void;
-}
-
 export class WsClient {
   readonly name: string;
   readonly url: string;
   /** Every message received and not yet taken by expectMessage/take, oldest first. */
-  private inbox: WsMessage[] = [];
-  private waiters: Waiter[] = [];
+  private inbox = new Inbox<WsMessage>();
   private head: Entry[] = [];
   private tail: Entry[] = [];
   private dropped = 0;
@@ -109,11 +104,7 @@ export class WsClient {
       const m: WsMessage = { at: this.probe.now(), text, binary: isBinary, json };
       this.received++;
       this.record('<', `${isBinary ? '[binary] ' : ''}${text}`);
-      const w = this.waiters.find((x) => x.match(m));
-      if (w) {
-        this.waiters.splice(this.waiters.indexOf(w), 1);
-        w.resolve(m);
-      } else this.inbox.push(m);
+      this.inbox.push(m);
     });
     ws.on('ping', (data) => {
       this.pings++;
@@ -227,8 +218,7 @@ export class WsClient {
   /** Closes quietly at the end of a check. */
   dispose(): void {
     if (this.ws.readyState === OPEN || this.ws.readyState === CONNECTING) this.ws.terminate();
-    this.inbox = [];
-    this.waiters = [];
+    this.inbox.clear();
   }
 
   private socket(): Socket {
@@ -251,29 +241,12 @@ export class WsClient {
 
   /** The next message matching `match`, or undefined after `timeoutMs`. */
   nextMatching(match: (m: WsMessage) => boolean, timeoutMs: number): Promise<WsMessage | undefined> {
-    const i = this.inbox.findIndex(match);
-    if (i >= 0) return Promise.resolve(this.inbox.splice(i, 1)[0]);
-    return new Promise((resolve) => {
-      const w: Waiter = {
-        match,
-        resolve: (m) => {
-          clearTimeout(timer);
-          resolve(m);
-        },
-      };
-      const timer = setTimeout(() => {
-        this.waiters.splice(this.waiters.indexOf(w), 1);
-        resolve(undefined);
-      }, timeoutMs);
-      this.waiters.push(w);
-    });
+    return this.inbox.next(match, timeoutMs);
   }
 
   /** Takes every unread message (optionally only those `match` accepts), oldest first. */
   take(match: (m: any) => boolean = () => true): any[] {
-    const taken = this.inbox.filter((m) => match(m.json));
-    this.inbox = this.inbox.filter((m) => !match(m.json));
-    return taken.map((m) => m.json ?? m.text);
+    return this.inbox.take((m) => match(m.json)).map((m) => m.json ?? m.text);
   }
 
   /** Waits `ms` and fails if a message `match` accepts arrives (or is already unread). */
@@ -310,9 +283,10 @@ export class WsClient {
   }
 
   private unreadSummary(): string {
-    if (this.inbox.length === 0) return '(no unread message)';
-    const shown = this.inbox.slice(-5).map((m) => `${String(m.at).padStart(6)} ms ${preview(m.text)}`);
-    return `${this.inbox.length} unread message(s), the latest:\n${shown.join('\n')}`;
+    const unread = this.inbox.peek();
+    if (unread.length === 0) return '(no unread message)';
+    const shown = unread.slice(-5).map((m) => `${String(m.at).padStart(6)} ms ${preview(m.text)}`);
+    return `${unread.length} unread message(s), the latest:\n${shown.join('\n')}`;
   }
 }
 

@@ -172,6 +172,14 @@ function callLog(d: Dependency, n: number): string {
   return calls.map((c, i) => `call ${i + 1} at ${c.at} ms -> ${c.status ?? 'no answer (held or cut)'}${c.answeredAt !== undefined ? ` at ${c.answeredAt} ms` : ''}`).join('\n');
 }
 
+/** A job whose dependency call the grader holds open: the worker is in the middle of it. */
+async function jobInFlight(ctx: CheckContext, d: Dependency): Promise<{ n: number; id: string }> {
+  const n = freshN(ctx, d, { mode: 'hold' });
+  const { id } = await create(ctx, n);
+  if (!(await d.nextHeld(4000))) throw new CheckFailure({ message: `The worker did not call the dependency for report ${id} within 4 s.`, expected: `GET /quote?report=${id}&n=${n}`, received: callLog(d, n) });
+  return { n, id };
+}
+
 // --- the lab -----------------------------------------------------------------------------------------
 
 export default defineLab(
@@ -253,10 +261,7 @@ export default defineLab(
         timeoutMs: 15_000,
         async run(ctx) {
           const d = dependencies.of(ctx);
-          const n = freshN(ctx, d, { mode: 'hold' });
-          const { id } = await create(ctx, n);
-          const call = await d.nextHeld(4000);
-          if (!call) throw new CheckFailure({ message: `The worker did not call the dependency for report ${id} within 4 s.`, expected: `GET /quote?report=${id}&n=${n}`, received: callLog(d, n) });
+          const { n, id } = await jobInFlight(ctx, d);
           const during = await status(ctx, id);
           expectThat(during.status === 'running', `While the worker waits for the dependency (the grader holds the answer), report ${id} must be "running".`, { expected: '"status": "running"', received: JSON.stringify(during) });
           expectThat(during.attempts === 1, 'During its first attempt a job has "attempts": 1.', { expected: '"attempts": 1', received: JSON.stringify(during) });
@@ -272,10 +277,7 @@ export default defineLab(
         async run(ctx) {
           const d = dependencies.of(ctx);
           const worker = ctx.process('worker');
-          const n = freshN(ctx, d, { mode: 'hold' });
-          const { id } = await create(ctx, n);
-          const call = await d.nextHeld(4000);
-          if (!call) throw new CheckFailure({ message: `The worker did not call the dependency for report ${id} within 4 s.`, expected: `GET /quote?report=${id}&n=${n}`, received: callLog(d, n) });
+          const { n, id } = await jobInFlight(ctx, d);
           await worker.kill('SIGKILL');
           d.release(n); // the next attempt gets its answer
           await worker.restart();
@@ -334,10 +336,7 @@ export default defineLab(
         async run(ctx) {
           const d = dependencies.of(ctx);
           const worker = ctx.process('worker');
-          const n = freshN(ctx, d, { mode: 'hold' });
-          const { id } = await create(ctx, n);
-          const call = await d.nextHeld(4000);
-          if (!call) throw new CheckFailure({ message: `The worker did not call the dependency for report ${id} within 4 s.`, expected: `GET /quote?report=${id}&n=${n}`, received: callLog(d, n) });
+          const { n, id } = await jobInFlight(ctx, d);
           const stopping = worker.kill('SIGTERM');
           await ctx.sleep(200);
           d.release(n); // the job in hand can finish now
