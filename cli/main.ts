@@ -80,12 +80,19 @@ Exit codes: 0 passed, 1 a check failed, 2 your server could not run, 3 usage or 
     .option('-o, --only <check...>', 'run only these checks (ids from `labs info <lab>`)')
     .option('-s, --seed <n>', 'replay a run with the same random inputs', positiveInt('--seed'))
     .option('--json', 'print results as JSON (Exercism v3 + score) and nothing else')
-    .option('--junit <file>', 'also write the results as JUnit XML to <file> (for CI test reports); on GitHub Actions failed checks are also annotated')
+    .option('--junit <file>', "also write the results as JUnit XML to <file> (one testcase per check, a failed check's details as its text), for CI test reports; combines with --json")
     .option('-v, --verbose', "stream your server's output while checking")
     .addOption(new Option('--ready-timeout <seconds>', 'how long your server may take to start listening').argParser(positiveInt('--ready-timeout')))
     .option('-C, --dir <path>', 'the lab folder (default: the current folder or a parent)')
     .option('-w, --watch', 're-run the checks on every save in the lab folder (Ctrl-C stops)')
     .addOption(new Option('--runtime <name>', 'where your server runs: a local process, or a container built from your Dockerfile').choices(['local', 'docker']).default('local'))
+    .addHelpText(
+      'after',
+      `
+On GitHub Actions (GITHUB_ACTIONS=true), each failed check is also printed as a workflow command,
+  ::error title=<check id>::<message>
+which GitHub shows as an annotation on the run and the pull request (on stderr with --json).`,
+    )
     .action(async (opts) => {
       if (process.env.LABS_PROFILE) process.stderr.write(`[profile] ${Math.round(performance.now())} ms check command\n`);
       // The learner's server first (when its lab's env is known without loading the lab), then the rest.

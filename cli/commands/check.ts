@@ -1,5 +1,5 @@
 import { roleCommands } from '../../grader/runtime/roles.ts';
-import { existsSync, renameSync, writeFileSync } from 'node:fs';
+import { renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { GraderError } from '../../grader/errors.ts';
 import { setFlagsFromString } from 'node:v8';
@@ -53,6 +53,9 @@ export function checkRunOptions(opts: CheckOptions, dir: string, start: string |
 }
 
 export async function runCheck(opts: CheckOptions, cwd: string): Promise<number> {
+  if (opts.watch && opts.junit) {
+    throw new GraderError('USAGE', '`--watch` cannot be combined with `--junit`: run `labs check --junit <file>` for one report of one run.');
+  }
   if (opts.watch) {
     const { runWatch } = await import('../watch.ts');
     return runWatch(opts, cwd);
@@ -68,9 +71,7 @@ export async function runCheck(opts: CheckOptions, cwd: string): Promise<number>
   let dir: string;
   const junitFile = opts.junit ? resolve(cwd, opts.junit) : undefined;
   try {
-    if (junitFile && !existsSync(dirname(junitFile))) {
-      throw new GraderError('USAGE', `--junit ${opts.junit}: the folder ${dirname(junitFile)} does not exist. Create it, or write the report elsewhere.`);
-    }
+    if (junitFile) checkJunitTarget(opts.junit!, junitFile); // before the run, not after it
     let manifest;
     ({ dir, manifest } = loadManifest(resolve(cwd, opts.dir ?? '.')));
     lab = await loadLab(manifest.lab);
@@ -108,12 +109,6 @@ export async function runCheck(opts: CheckOptions, cwd: string): Promise<number>
     const result = await run.result;
     if (opts.json) process.stdout.write(JSON.stringify(toJson(result), null, 2) + '\n');
     await view;
-    if (junitFile) {
-      const { toJunit } = await import('../../grader/report/junit.ts');
-      const tmp = `${junitFile}.tmp-${process.pid}`;
-      writeFileSync(tmp, toJunit(result));
-      renameSync(tmp, junitFile); // a reader never sees half a report
-    }
     if (process.env.GITHUB_ACTIONS === 'true') {
       const { githubAnnotations } = await import('../../grader/report/junit.ts');
       // JSON on stdout must stay parseable: annotations go to stderr then (the runner reads both).
@@ -121,9 +116,41 @@ export async function runCheck(opts: CheckOptions, cwd: string): Promise<number>
     }
     if (result.exitCode !== 130) saveLastCheck(dir, result);
     recordCheckRun(lab.id, lab.checks.length, result, dir);
+    if (junitFile) {
+      const { toJunit } = await import('../../grader/report/junit.ts');
+      writeAtomically(opts.junit!, junitFile, toJunit(result));
+    }
     return result.exitCode;
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
+  }
+}
+
+/** `--junit FILE`: its folder must exist and FILE must not be a folder (a usage error, exit 3, before the run). */
+function checkJunitTarget(given: string, file: string): void {
+  const folder = dirname(file);
+  const kind = (path: string) => {
+    try {
+      return statSync(path).isDirectory() ? 'folder' : 'file';
+    } catch {
+      return undefined;
+    }
+  };
+  if (kind(folder) !== 'folder') {
+    throw new GraderError('USAGE', `--junit ${given}: the folder ${folder} ${kind(folder) ? 'is a file, not a folder' : 'does not exist'}. Create it, or write the report elsewhere.`);
+  }
+  if (kind(file) === 'folder') throw new GraderError('USAGE', `--junit ${given}: ${file} is a folder. Give the report a file name, e.g. ${given.replace(/\/+$/, '')}/labs-junit.xml.`);
+}
+
+/** Write to a temporary file in the same folder, then rename it over FILE: a reader never sees half a report. */
+function writeAtomically(given: string, file: string, text: string): void {
+  const tmp = `${file}.tmp-${process.pid}`;
+  try {
+    writeFileSync(tmp, text);
+    renameSync(tmp, file);
+  } catch (err) {
+    rmSync(tmp, { force: true });
+    throw new GraderError('USAGE', `--junit ${given}: could not write the report: ${(err as Error).message}`);
   }
 }
