@@ -262,10 +262,13 @@ export default defineLab(
         async run(ctx) {
           const d = dependencies.of(ctx);
           const { n, id } = await jobInFlight(ctx, d);
-          const during = await status(ctx, id);
-          expectThat(during.status === 'running', `While the worker waits for the dependency (the grader holds the answer), report ${id} must be "running".`, { expected: '"status": "running"', received: JSON.stringify(during) });
-          expectThat(during.attempts === 1, 'During its first attempt a job has "attempts": 1.', { expected: '"attempts": 1', received: JSON.stringify(during) });
-          d.release(n);
+          try {
+            const during = await status(ctx, id);
+            expectThat(during.status === 'running', `While the worker waits for the dependency (the grader holds the answer), report ${id} must be "running".`, { expected: '"status": "running"', received: JSON.stringify(during) });
+            expectThat(during.attempts === 1, 'During its first attempt a job has "attempts": 1.', { expected: '"attempts": 1', received: JSON.stringify(during) });
+          } finally {
+            d.release(n); // also when the check fails: a held call would hold up the next checks' jobs
+          }
           expectDone(await until(ctx, id, ['done', 'failed'], 3000), n, 'The dependency answered.');
         },
       },
@@ -278,8 +281,11 @@ export default defineLab(
           const d = dependencies.of(ctx);
           const worker = ctx.process('worker');
           const { n, id } = await jobInFlight(ctx, d);
-          await worker.kill('SIGKILL');
-          d.release(n); // the next attempt gets its answer
+          try {
+            await worker.kill('SIGKILL');
+          } finally {
+            d.release(n); // the next attempt gets its answer
+          }
           await worker.restart();
           const budget = num(ctx, 'LEASE_MS') + WORK_MS + 3000;
           const r = await until(ctx, id, ['done', 'failed'], budget);
@@ -338,8 +344,11 @@ export default defineLab(
           const worker = ctx.process('worker');
           const { n, id } = await jobInFlight(ctx, d);
           const stopping = worker.kill('SIGTERM');
-          await ctx.sleep(200);
-          d.release(n); // the job in hand can finish now
+          try {
+            await ctx.sleep(200);
+          } finally {
+            d.release(n); // the job in hand can finish now
+          }
           const t0 = performance.now();
           const exit = await stopping;
           const took = Math.round(performance.now() - t0);
