@@ -1,5 +1,6 @@
 # api-versioning with Python's standard library only, written from the lab's README: one model in cents,
 # two representations (/v1 dollars, /v2 cents), Accept negotiation on /products, Deprecation/Sunset on v1.
+# On http.server's ThreadingHTTPServer with its defaults (listen backlog 5, HTTP/1.0 responses).
 import json
 import os
 import re
@@ -11,7 +12,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 
 def instant(name):
-    return datetime.strptime(os.environ[name], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc)
+    return datetime.fromisoformat(os.environ[name]).astimezone(timezone.utc)  # 3.11 reads "...Z" and fractions
 
 
 DEPRECATION = f"@{int(instant('V1_DEPRECATED_AT').timestamp())}"
