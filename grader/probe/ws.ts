@@ -9,6 +9,7 @@
 //
 // Handshakes that must be refused: `await ctx.ws.expectRefused(path, { status: 401 })` answers the HTTP status,
 // headers and body, and fails (naming what came back) when the server upgrades instead.
+import { setMaxListeners } from 'node:events';
 import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import type WebSocket from 'ws';
@@ -303,7 +304,10 @@ export class WsProbe {
     /** ws://127.0.0.1:PORT */
     readonly baseUrl: string,
     private readonly signal?: AbortSignal,
-  ) {}
+  ) {
+    // Every connection in progress listens for the run's abort: a check may open hundreds at once.
+    if (signal) setMaxListeners(0, signal);
+  }
 
   now(): number {
     return Math.round(performance.now() - this.started);

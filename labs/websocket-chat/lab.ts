@@ -22,6 +22,30 @@ function connect(ctx: CheckContext, user: string, origin?: string): Promise<WsCl
   return ctx.ws.connect(`/chat?token=${encodeURIComponent(tokenOf(ctx, user))}`, { name: user, origin });
 }
 
+/**
+ * Servers now running with a heartbeat of a minute. Checks that open many connections or stop a client
+ * reading run with it: on a busy machine the grader itself can take longer than a 250 ms heartbeat to
+ * answer a ping, and your server would rightly drop members for what the grader's machine did. One restart
+ * serves consecutive checks; the heartbeat check (and sigterm, which restarts) go back to the run's value.
+ */
+const longHeartbeat = new WeakSet<CheckContext['server']>();
+
+async function useLongHeartbeat(ctx: CheckContext, why: string): Promise<void> {
+  if (longHeartbeat.has(ctx.server)) {
+    ctx.note(`your server still runs with HEARTBEAT_MS=60000 (${why})`);
+    return;
+  }
+  ctx.note(`your server is restarted with HEARTBEAT_MS=60000 for this check (${why})`);
+  await ctx.server.restart({ env: { HEARTBEAT_MS: '60000' } });
+  longHeartbeat.add(ctx.server);
+}
+
+async function useRunHeartbeat(ctx: CheckContext): Promise<void> {
+  if (!longHeartbeat.has(ctx.server)) return;
+  longHeartbeat.delete(ctx.server);
+  await ctx.server.restart();
+}
+
 function roomName(ctx: CheckContext): string {
   return `room-${ctx.random.string(8)}`;
 }
@@ -290,6 +314,7 @@ export default defineLab(
         hint: 'setInterval(HEARTBEAT_MS): for each client, if it has not answered the previous ping (no `pong` since), terminate() it; else mark it and ping() again. A terminated client is a departure: announce it like any other.',
         timeoutMs: 15_000,
         async run(ctx) {
+          await useRunHeartbeat(ctx);
           const hb = ms(ctx, 'HEARTBEAT_MS');
           const room = roomName(ctx);
           const [ada, fay] = await Promise.all((['ada', 'fay'] as Named[]).map((u) => connect(ctx, u)));
@@ -353,13 +378,8 @@ export default defineLab(
           const room = roomName(ctx);
           // A client that does not read does not answer pings either, and the heartbeat would drop it too: for
           // this check the server runs with a heartbeat of a minute, so only the buffer limit can drop dee.
-          ctx.note('your server is restarted with HEARTBEAT_MS=60000 for this check (and again with the run\'s value after it)');
-          await ctx.server.restart({ env: { HEARTBEAT_MS: '60000' } });
-          try {
-            await slowConsumer(ctx, max, room);
-          } finally {
-            await ctx.server.restart();
-          }
+          await useLongHeartbeat(ctx, 'dee stops reading, and so stops answering pings: only the buffer limit may drop it');
+          await slowConsumer(ctx, max, room);
         },
       },
       {
@@ -368,6 +388,7 @@ export default defineLab(
         hint: 'Broadcast is a loop over the room\'s members with a non-blocking send each; nothing per member should take more than microseconds (no JSON.stringify per member, no await).',
         timeoutMs: 30_000,
         async run(ctx) {
+          await useLongHeartbeat(ctx, `on a busy machine the grader may answer some of ${FANOUT} clients' pings late`);
           const room = roomName(ctx);
           const users = Array.from({ length: FANOUT }, (_, i) => `u${String(i).padStart(3, '0')}`);
           const clients = await ctx.ws.connectMany(FANOUT, (i) => ({ path: `/chat?token=${encodeURIComponent(tokenOf(ctx, users[i]!))}`, name: users[i] }));
@@ -400,6 +421,7 @@ export default defineLab(
           await joinAll(room, [ada!, bob!]);
           const closes = Promise.all([ada!.waitClosed(8000), bob!.waitClosed(8000)]);
           const exit = await ctx.server.kill('SIGTERM');
+          longHeartbeat.delete(ctx.server);
           const [a, b] = await closes;
           for (const [c, info] of [[ada!, a], [bob!, b]] as const) {
             if (!info || info.abrupt || info.code !== 1001) {
