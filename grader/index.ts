@@ -26,3 +26,4 @@ export { HostedByEnv } from './probe/hosted-by-env.ts';
 export { WsProbe, WsClient, rawFrame, type WsConnectOptions, type WsMessage, type WsClose, type WsRefusal } from './probe/ws.ts';
 export { SseProbe, SseClient, type SseEvent, type SseOpenOptions } from './probe/sse.ts';
 export { HARD, boundaries, sized, mixHard, centsOf } from './hard-inputs.ts';
+export { Backend, BackendPool, BackendsByEnv, hostBackends, type Behaviour, type BackendRequest, type HostBackendsOptions } from './probe/backends.ts';

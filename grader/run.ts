@@ -10,6 +10,7 @@ import { SseProbe as SseProbeClass, type SseProbe } from './probe/sse.ts';
 import { RoleProcesses, roleCommands, type RoleSpec } from './runtime/roles.ts';
 import { readManifest } from './manifest.ts';
 import { newSeed, Random } from './random.ts';
+import { groupRssBytes } from './runtime/process-group.ts';
 import { LocalServer } from './runtime/local.ts';
 import { freePort } from './runtime/ports.ts';
 import { cleanEnv, sameEnv, type EarlyServer } from './runtime/early.ts';
@@ -145,6 +146,10 @@ async function execute(
       const h = await hostHttp(handler, inDocker ? '0.0.0.0' : '127.0.0.1');
       hosted.push(h);
       return inDocker ? { ...h, url: `http://${DOCKER_HOST_ALIAS}:${h.port}` } : h;
+    },
+    hostAddress: options.runtime === 'docker' ? { bind: '0.0.0.0', urlHost: DOCKER_HOST_ALIAS } : { bind: '127.0.0.1', urlHost: '127.0.0.1' },
+    onTeardown(close) {
+      hosted.push({ url: '', port: 0, requests: [], close });
     },
   };
   for (const [name, knob] of Object.entries(lab.env)) labEnv[name] = typeof knob.value === 'function' ? await knob.value(envRandom, envContext) : knob.value;
@@ -295,6 +300,10 @@ async function execute(
     url: `http://127.0.0.1:${port}`,
     get running() {
       return server.running;
+    },
+    rssBytes() {
+      const pid = server instanceof LocalServer && server.running ? server.pid : undefined;
+      return pid === undefined ? undefined : groupRssBytes(pid);
     },
     output: () => [...sinceStart],
     waitForOutput(match, timeoutMs, includePast = false) {

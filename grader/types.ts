@@ -28,6 +28,14 @@ export interface EnvContext {
   tempDir(sub?: string): string;
   /** A grader-side HTTP server on 127.0.0.1, up before the learner's server starts (its URL can be the knob's value); closed at teardown. */
   hostHttp(handler: HostedHandler): Promise<Hosted>;
+  /**
+   * Where a grader-side server of this run must listen (`bind`) and the host name the learner's server
+   * reaches it by (`urlHost`): 127.0.0.1 both, or every interface and the Docker host alias under
+   * `--runtime docker`.
+   */
+  readonly hostAddress: { bind: string; urlHost: string };
+  /** Runs `close` at the run's teardown (grader-side servers a lab hosts itself). */
+  onTeardown(close: () => Promise<void>): void;
 }
 
 export interface CheckDefinition {
@@ -113,6 +121,11 @@ export interface ServerControl {
   /** Waits for the running server to exit on its own; undefined if it is still running after `timeoutMs`. */
   waitForExit(timeoutMs: number): Promise<ExitInfo | undefined>;
   readonly running: boolean;
+  /**
+   * Resident memory of the server's whole process group (npm, the shell and what they run), in bytes; undefined
+   * where it cannot be read (under --runtime docker, or once it exited).
+   */
+  rssBytes(): number | undefined;
 }
 
 export interface HostControl {

@@ -63,3 +63,34 @@ export function trackGroup(pgid: number): void {
 export function untrackGroup(pgid: number): void {
   live.delete(pgid);
 }
+
+/**
+ * Resident memory of every process in the group, in bytes (sum of VmRSS from /proc), or undefined when
+ * /proc cannot say (not Linux, or the group is gone).
+ */
+export function groupRssBytes(pgid: number): number | undefined {
+  let entries: string[];
+  try {
+    entries = readdirSync('/proc');
+  } catch {
+    return undefined;
+  }
+  let total = 0;
+  let found = false;
+  for (const entry of entries) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      if (Number(rest[2]) !== pgid) continue;
+      const rss = /^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${entry}/status`, 'utf8'));
+      if (rss) {
+        total += Number(rss[1]) * 1024;
+        found = true;
+      }
+    } catch {
+      // gone while we looked
+    }
+  }
+  return found ? total : undefined;
+}

@@ -1,0 +1,339 @@
+// Backends the grader hosts behind the learner's proxy or load balancer: N HTTP servers on free ports
+// (127.0.0.1, or every interface under --runtime docker), each scriptable per check (answer, answer late,
+// answer 5xx, reset the connection, hang, stop listening) and each recording what it received exactly as
+// it arrived: raw header lines in order and case, body size and digest (never the whole of a 50 MB body),
+// the connection it came on, and when its first and last body bytes arrived.
+//
+// A lab hosts them from an env knob's value function and finds them again in a check:
+//   const backends = new BackendsByEnv('BACKEND_URLS');
+//   env: { BACKEND_URLS: { value: (r, run) => backends.host(run, ['a', 'b', 'c']) } }
+//   const pool = backends.of(ctx); pool.reset(); pool.get('b').behave({ kind: 'status', status: 503 });
+import { createHash } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import type { CheckContext, EnvContext } from '../types.ts';
+
+/** What a backend does with the next requests (health requests excepted, see `health`). */
+export type Behaviour =
+  /** 200 with a JSON echo of the request (below), `X-Backend: <name>`. */
+  | { kind: 'echo' }
+  /** The echo, but only after `ms` (headers included). */
+  | { kind: 'delay'; ms: number }
+  /** This status with a short text body. */
+  | { kind: 'status'; status: number; body?: string; headers?: Record<string, string> }
+  /** Destroys the connection as soon as the request head arrived (the proxy sees ECONNRESET / a socket hang up). */
+  | { kind: 'reset' }
+  /** Never answers (until the backend is reset or closed). */
+  | { kind: 'hang' }
+  /** Anything else: the request as recorded (body complete) and the response. */
+  | { kind: 'custom'; handle: (req: BackendRequest, res: ServerResponse) => void | Promise<void> };
+
+export interface BackendRequest {
+  backend: string;
+  method: string;
+  /** The request target as sent (path and query). */
+  path: string;
+  /** The header lines in the order and case they arrived: [name, value, name, value...]. */
+  rawHeaders: string[];
+  /** Lower-cased names; repeated headers joined as Node does. */
+  headers: IncomingMessage['headers'];
+  httpVersion: string;
+  /** The body: its size, SHA-256 and first bytes (up to 64 KiB). */
+  bodyBytes: number;
+  bodySha256: string;
+  bodyHead: Buffer;
+  /** Which connection it came on (1, 2...: per backend), and the peer's address. */
+  connection: number;
+  remoteAddress: string;
+  remotePort: number;
+  /** ms since the pool was hosted: head received, first body byte, body complete (undefined while streaming). */
+  at: number;
+  firstBodyByteAt?: number;
+  endedAt?: number;
+}
+
+const HEAD_KEEP = 64 * 1024;
+
+export class Backend {
+  readonly requests: BackendRequest[] = [];
+  private behaviour: Behaviour = { kind: 'echo' };
+  private healthy = true;
+  private server?: Server;
+  private readonly sockets = new Set<Socket>();
+  private connections = 0;
+  private inflightCount = 0;
+  /** Responses of `hang` (and delayed ones), ended or destroyed on reset/close. */
+  private readonly held = new Set<ServerResponse>();
+
+  constructor(
+    readonly name: string,
+    readonly port: number,
+    /** The URL the learner's server is given. */
+    readonly url: string,
+    private readonly bind: string,
+    private readonly started: number,
+    /** Requests to this path answer health: 200 {"status":"ok"} while healthy, 503 otherwise (never counted in `requests`). */
+    readonly healthPath: string | undefined,
+  ) {}
+
+  /** Requests whose response has not ended yet. */
+  get inflight(): number {
+    return this.inflightCount;
+  }
+
+  get listening(): boolean {
+    return this.server?.listening ?? false;
+  }
+
+  /** Connections accepted so far (health checks included). */
+  get connectionCount(): number {
+    return this.connections;
+  }
+
+  /** Health probes received (on `healthPath`). */
+  healthProbes: number[] = [];
+
+  behave(b: Behaviour): this {
+    this.behaviour = b;
+    return this;
+  }
+
+  /** What `healthPath` answers: 200 while healthy, 503 when not. */
+  setHealthy(healthy: boolean): this {
+    this.healthy = healthy;
+    return this;
+  }
+
+  /** Listens (again) on its port. */
+  async start(): Promise<void> {
+    if (this.listening) return;
+    const server = createServer({ keepAliveTimeout: 5000 }, (req, res) => this.onRequest(req, res));
+    server.on('connection', (s) => {
+      this.connections++;
+      (s as Socket & { backendConnection?: number }).backendConnection = this.connections;
+      this.sockets.add(s);
+      s.on('close', () => this.sockets.delete(s));
+    });
+    server.on('clientError', (_err, s) => s.destroy());
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(this.port, this.bind, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    this.server = server;
+  }
+
+  /** Stops listening and cuts every open connection: new connections are refused (ECONNREFUSED). */
+  async stop(): Promise<void> {
+    const server = this.server;
+    this.server = undefined;
+    for (const r of this.held) r.destroy();
+    this.held.clear();
+    for (const s of this.sockets) s.destroy();
+    if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+
+  /** Back to answering the echo, healthy, listening, with no requests recorded. */
+  async reset(): Promise<void> {
+    this.behaviour = { kind: 'echo' };
+    this.healthy = true;
+    for (const r of this.held) r.destroy();
+    this.held.clear();
+    this.requests.length = 0;
+    this.healthProbes = [];
+    await this.start();
+  }
+
+  private now(): number {
+    return Math.round(performance.now() - this.started);
+  }
+
+  private onRequest(req: IncomingMessage, res: ServerResponse): void {
+    const path = req.url ?? '/';
+    if (this.healthPath !== undefined && path.split('?')[0] === this.healthPath) {
+      this.healthProbes.push(this.now());
+      req.resume();
+      const body = JSON.stringify({ status: this.healthy ? 'ok' : 'down', backend: this.name });
+      res.writeHead(this.healthy ? 200 : 503, { 'content-type': 'application/json', 'x-backend': this.name });
+      res.end(body);
+      return;
+    }
+    const socket = req.socket as Socket & { backendConnection?: number };
+    const recorded: BackendRequest = {
+      backend: this.name,
+      method: req.method ?? 'GET',
+      path,
+      rawHeaders: [...req.rawHeaders],
+      headers: req.headers,
+      httpVersion: req.httpVersion,
+      bodyBytes: 0,
+      bodySha256: '',
+      bodyHead: Buffer.alloc(0),
+      connection: socket.backendConnection ?? 0,
+      remoteAddress: socket.remoteAddress ?? '',
+      remotePort: socket.remotePort ?? 0,
+      at: this.now(),
+    };
+    this.requests.push(recorded);
+    this.inflightCount++;
+    res.on('close', () => {
+      this.inflightCount--;
+      this.held.delete(res);
+    });
+    const behaviour = this.behaviour;
+    if (behaviour.kind === 'reset') {
+      req.socket.destroy();
+      return;
+    }
+    const hash = createHash('sha256');
+    const head: Buffer[] = [];
+    let kept = 0;
+    req.on('data', (chunk: Buffer) => {
+      recorded.firstBodyByteAt ??= this.now();
+      recorded.bodyBytes += chunk.length;
+      hash.update(chunk);
+      if (kept < HEAD_KEEP) {
+        const part = chunk.subarray(0, HEAD_KEEP - kept);
+        head.push(part);
+        kept += part.length;
+      }
+    });
+    req.on('end', () => {
+      recorded.endedAt = this.now();
+      recorded.bodySha256 = hash.digest('hex');
+      recorded.bodyHead = Buffer.concat(head);
+      void this.answer(behaviour, recorded, res);
+    });
+    req.on('error', () => res.destroy());
+  }
+
+  private async answer(b: Behaviour, recorded: BackendRequest, res: ServerResponse): Promise<void> {
+    const echo = () => {
+      const body = JSON.stringify({
+        backend: this.name,
+        method: recorded.method,
+        path: recorded.path,
+        rawHeaders: recorded.rawHeaders,
+        bodyBytes: recorded.bodyBytes,
+        bodySha256: recorded.bodySha256,
+      });
+      res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), 'x-backend': this.name });
+      res.end(body);
+    };
+    try {
+      switch (b.kind) {
+        case 'echo':
+          return echo();
+        case 'delay':
+          this.held.add(res);
+          await new Promise((r) => setTimeout(r, b.ms));
+          if (res.destroyed || !this.held.has(res)) return;
+          return echo();
+        case 'status': {
+          const body = b.body ?? `backend ${this.name} answers ${b.status}\n`;
+          res.writeHead(b.status, { 'content-type': 'text/plain', 'content-length': Buffer.byteLength(body), 'x-backend': this.name, ...b.headers });
+          res.end(body);
+          return;
+        }
+        case 'hang':
+          this.held.add(res);
+          return;
+        case 'custom':
+          await b.handle(recorded, res);
+          return;
+        case 'reset':
+          res.destroy();
+          return;
+      }
+    } catch (err) {
+      if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain' });
+      res.end(`backend handler failed: ${(err as Error).message}`);
+    }
+  }
+}
+
+export class BackendPool {
+  constructor(readonly backends: Backend[]) {}
+
+  get(name: string): Backend {
+    const b = this.backends.find((x) => x.name === name);
+    if (!b) throw new Error(`no backend named ${name} (have ${this.backends.map((x) => x.name).join(', ')})`);
+    return b;
+  }
+
+  /** Every backend back to echo, healthy, listening, nothing recorded: call at the start of a check. */
+  async reset(): Promise<void> {
+    await Promise.all(this.backends.map((b) => b.reset()));
+  }
+
+  /** Every request any backend received, in arrival order. */
+  requests(): BackendRequest[] {
+    return this.backends.flatMap((b) => b.requests).sort((a, b) => a.at - b.at);
+  }
+
+  /** Requests per backend name. */
+  counts(): Record<string, number> {
+    return Object.fromEntries(this.backends.map((b) => [b.name, b.requests.length]));
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.backends.map((b) => b.stop()));
+  }
+}
+
+export interface HostBackendsOptions {
+  /** A path answered as a health endpoint (see Backend.setHealthy). */
+  healthPath?: string;
+}
+
+/** Hosts one backend per name for this run (closed at teardown). */
+export async function hostBackends(run: EnvContext, names: string[], options: HostBackendsOptions = {}): Promise<BackendPool> {
+  const { bind, urlHost } = run.hostAddress;
+  const started = performance.now();
+  const backends: Backend[] = [];
+  for (const name of names) {
+    // Port 0 first to find a free one, then the backend keeps that port across stop()/start().
+    const probe = createServer();
+    await new Promise<void>((resolve, reject) => {
+      probe.once('error', reject);
+      probe.listen(0, bind, () => resolve());
+    });
+    const port = (probe.address() as AddressInfo).port;
+    await new Promise<void>((resolve) => probe.close(() => resolve()));
+    const b = new Backend(name, port, `http://${urlHost}:${port}`, bind, started, options.healthPath);
+    await b.start();
+    backends.push(b);
+  }
+  const pool = new BackendPool(backends);
+  run.onTeardown(() => pool.close());
+  return pool;
+}
+
+/**
+ * Backends hosted by an env knob, found again from the knob's value in a check. The knob's value is what
+ * `format` makes of the pool (default: the URLs joined by commas).
+ */
+export class BackendsByEnv {
+  private readonly byValue = new Map<string, BackendPool>();
+
+  constructor(private readonly envName: string) {}
+
+  async host(run: EnvContext, names: string[], options: HostBackendsOptions & { format?: (pool: BackendPool) => string } = {}): Promise<string> {
+    const pool = await hostBackends(run, names, options);
+    const value = options.format ? options.format(pool) : pool.backends.map((b) => b.url).join(',');
+    this.byValue.set(value, pool);
+    run.onTeardown(async () => {
+      this.byValue.delete(value);
+    });
+    return value;
+  }
+
+  of(ctx: CheckContext): BackendPool {
+    const value = ctx.env[this.envName];
+    const pool = value === undefined ? undefined : this.byValue.get(value);
+    if (!pool) throw new Error(`${this.envName} (${value}) names no backends hosted by this run`);
+    return pool;
+  }
+}
