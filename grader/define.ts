@@ -36,6 +36,10 @@ export function validateLab(def: LabDefinition): void {
     });
     if (new Set(def.roles).size !== def.roles.length) fail('roles', 'distinct role names', def.roles);
   }
+  if (def.replicas !== undefined) {
+    if (!Number.isInteger(def.replicas) || def.replicas < 2 || def.replicas > 8) fail('replicas', 'an integer from 2 to 8', def.replicas);
+    if ((def.roles?.length ?? 0) > 1) fail('replicas', 'no roles besides the server (a lab has replicas or roles, not both)', def.roles);
+  }
   if (def.services !== undefined) {
     if (!Array.isArray(def.services)) fail('services', 'an array', def.services);
     def.services.forEach((s, i) => {

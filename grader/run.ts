@@ -10,7 +10,8 @@ import { SseProbe as SseProbeClass, type SseProbe } from './probe/sse.ts';
 import { RoleProcesses, roleCommands, type RoleSpec } from './runtime/roles.ts';
 import { readManifest } from './manifest.ts';
 import { newSeed, Random } from './random.ts';
-import { groupRssBytes } from './runtime/process-group.ts';
+import { groupRssBytes, signalGroup } from './runtime/process-group.ts';
+import { GraderBalancer } from './runtime/balancer.ts';
 import { LocalServer } from './runtime/local.ts';
 import { freePort } from './runtime/ports.ts';
 import { cleanEnv, sameEnv, type EarlyServer } from './runtime/early.ts';
@@ -18,7 +19,7 @@ import { RunTempDirs } from './runtime/temp-dirs.ts';
 import type { DockerRuntime } from './runtime/docker.ts';
 import type { RuntimeName, ServerInstance } from './runtime/server.ts';
 import type { ServiceSet } from './services/index.ts';
-import type { CheckContext, CheckDefinition, EnvContext, ExitInfo, Lab, RestartOptions, ServerControl } from './types.ts';
+import type { CheckContext, CheckDefinition, EnvContext, ExitInfo, InstanceControl, Lab, RestartOptions, ServerControl } from './types.ts';
 import { suggest } from './suggest.ts';
 import { DOCKER_HOST_ALIAS } from './services/service.ts';
 import { reproduceStart, writeServerEnv } from './report/reproduce.ts';
@@ -154,6 +155,8 @@ async function execute(
   };
   for (const [name, knob] of Object.entries(lab.env)) labEnv[name] = typeof knob.value === 'function' ? await knob.value(envRandom, envContext) : knob.value;
   Object.assign(labEnv, options.env ?? {});
+  const replicaCount = lab.replicas ?? 1;
+  if (replicaCount > 1) labEnv.INSTANCE_ID = '1';
 
   const early = options.early;
   let earlyAdopted = false;
@@ -163,23 +166,27 @@ async function execute(
   let exitExpected = false;
   let onUnexpectedExit: ((exit: ExitInfo) => void) | undefined;
 
-  const onLine = (stream: 'stdout' | 'stderr', line: string) => {
+  const onLine = (stream: 'stdout' | 'stderr', line: string, shown = line) => {
     // Reports show at most MAX_LINE_CHARS of a line; checks (output(), waitForOutput) see it whole.
-    recentLines.push(cutLine(line));
+    recentLines.push(cutLine(shown));
     if (recentLines.length > KEEP_LINES) recentLines.shift();
     sinceStart.push(line);
     if (sinceStart.length > KEEP_OUTPUT) sinceStart.shift();
-    emit({ type: 'server-output', stream, line });
+    emit({ type: 'server-output', stream, line: shown });
     for (const w of outputWaiters) w(line);
   };
+  // With replicas, instance 1's lines are shown as [instance 1] like the others' (checks see them as printed).
+  const mainOnLine = replicaCount > 1 ? (stream: 'stdout' | 'stderr', line: string) => onLine(stream, line, `[instance 1] ${line}`) : onLine;
+  let balancer: GraderBalancer | undefined;
+  const pausedInstances = new Set<number>();
 
   let services: ServiceSet | undefined;
   let runtime: DockerRuntime | undefined;
   let roleProcs: RoleProcesses | undefined;
-  let server: ServerInstance = new LocalServer({ command: options.startCommand, cwd: options.dir, port, env: currentEnv, onLine });
+  let server: ServerInstance = new LocalServer({ command: options.startCommand, cwd: options.dir, port, env: currentEnv, onLine: mainOnLine });
   const launch = (env: Record<string, string | undefined>, adopt?: EarlyServer) => {
     currentEnv = env;
-    const spec = { command: options.startCommand, cwd: options.dir, port, env, onLine };
+    const spec = { command: options.startCommand, cwd: options.dir, port, env, onLine: mainOnLine };
     server = adopt ? adopt.server : runtime ? runtime.createServer(spec) : new LocalServer(spec);
     sinceStart = [];
     exitExpected = false;
@@ -201,6 +208,7 @@ async function execute(
     exitExpected = true;
     await Promise.all([server.stop(), roleProcs?.stopAll()]);
     if (early && !earlyAdopted) await early.server.stop();
+    await balancer?.close().catch(() => {});
     await runtime?.dispose().catch(() => {});
     await services?.stop().catch(() => {});
     await Promise.all(hosted.map((h) => h.close().catch(() => {})));
@@ -242,6 +250,7 @@ async function execute(
   }
 
   // start + ready
+  if (replicaCount > 1 && runtime) return finish('error', 3, `This lab runs ${replicaCount} replicas of your server; --runtime docker runs one container. Use the local runtime for it.`);
   if (!runtime) writeServerEnv(options.dir, port, labEnv);
   emit({ type: 'phase', phase: 'start' });
   if (early && !runtime && early.command === options.startCommand && early.dir === options.dir && sameEnv(early.env, baseEnv)) {
@@ -251,6 +260,12 @@ async function execute(
     if (early) await early.server.stop();
     earlyAdopted = true; // stopped: nothing left to stop at teardown
     launch(baseEnv);
+  }
+  if (replicaCount > 1) {
+    // The other replicas start now, alongside instance 1: a 3-replica run costs about one start, not three.
+    const specs = Array.from({ length: replicaCount - 1 }, (_, i) => ({ role: `instance ${i + 2}`, command: options.startCommand, env: { INSTANCE_ID: String(i + 2) } }));
+    roleProcs = new RoleProcesses(specs, options.dir, () => currentEnv, onLine);
+    await roleProcs.startAll();
   }
   void loadUndici(); // load the HTTP client while the server boots
   emit({ type: 'phase', phase: 'ready' });
@@ -264,14 +279,43 @@ async function execute(
   if (ready.kind === 'timeout') {
     return finish('error', 2, `Your server did not listen on port ${port} within ${(readyTimeoutMs / 1000).toFixed(0)} s. It must listen on the port given in the PORT environment variable, on all interfaces (0.0.0.0).`);
   }
-  emit({ type: 'server-ready', ms: ready.ms });
+  if (replicaCount > 1) {
+    const waitedFrom = performance.now();
+    const problem = await waitReplicas(readyTimeoutMs - ready.ms);
+    if (problem) return finish('error', 2, problem);
+    balancer = new GraderBalancer(
+      Array.from({ length: replicaCount }, (_, i) => ({
+        id: i + 1,
+        port: i === 0 ? port : roleProcs!.portOf(`instance ${i + 1}`),
+        available: () => !pausedInstances.has(i + 1) && (i === 0 ? server.running : roleProcs!.control(`instance ${i + 1}`).running),
+      })),
+    );
+    await balancer.listen();
+    timings.readyMs = Math.round(ready.ms + performance.now() - waitedFrom); // until every replica listens
+  }
+  emit({ type: 'server-ready', ms: timings.readyMs ?? ready.ms });
 
   // the lab's other processes (a worker...), once the server listens
-  const roleSpecs = options.roles ?? ((lab.roles?.length ?? 0) > 1 ? roleCommands(readManifest(`${options.dir}/labs.json`).start, lab.roles!).others : []);
+  const roleSpecs = replicaCount > 1 ? [] : options.roles ?? ((lab.roles?.length ?? 0) > 1 ? roleCommands(readManifest(`${options.dir}/labs.json`).start, lab.roles!).others : []);
   if (roleSpecs.length > 0) {
     if (runtime) return finish('error', 3, `This lab runs several processes (${lab.roles!.join(', ')}); --runtime docker runs one container. Use the local runtime for it.`);
     roleProcs = new RoleProcesses(roleSpecs, options.dir, () => currentEnv, onLine);
     await roleProcs.startAll();
+  }
+
+  /** Instances 2..N listening, or why not (the first one that did not, in the learner's terms). */
+  async function waitReplicas(budgetMs: number): Promise<string | undefined> {
+    const outcomes = await Promise.all(Array.from({ length: replicaCount - 1 }, (_, i) => roleProcs!.waitReady(`instance ${i + 2}`, Math.max(1000, budgetMs), signal)));
+    for (const [i, o] of outcomes.entries()) {
+      const id = i + 2;
+      const p = roleProcs!.portOf(`instance ${id}`);
+      if (o.kind === 'ready') continue;
+      if (o.kind === 'aborted') return `Stopped (${abortReason()}) before every replica was ready.`;
+      if (o.kind === 'exited') return `Instance ${id} of your server (INSTANCE_ID=${id}, PORT=${p}) exited before it listened (${describeExit(o.exit)}). Instance 1 started: what differs between them is PORT and INSTANCE_ID. Its lines are below, prefixed [instance ${id}].`;
+      if (o.kind === 'unreachable') return `Instance ${id} of your server (PORT=${p}): ${o.message}`;
+      return `Instance ${id} of your server (INSTANCE_ID=${id}) did not listen on its PORT ${p} within ${(readyTimeoutMs / 1000).toFixed(0)} s. Each replica gets its own PORT: listen on the one in the environment, never on a fixed port.`;
+    }
+    return undefined;
   }
 
   /** waitReady, telling subscribers about once a second that we are still waiting (and the server's last line). */
@@ -349,6 +393,83 @@ async function execute(
     },
   };
 
+  /** ctx.instances: instance 1 is the server above; 2..N are replicas run like roles. */
+  const instanceControls: InstanceControl[] = Array.from({ length: replicaCount > 1 ? replicaCount : 0 }, (_, i): InstanceControl => {
+    const id = i + 1;
+    if (id === 1) {
+      return {
+        id,
+        port,
+        url: `http://127.0.0.1:${port}`,
+        get running() {
+          return server.running;
+        },
+        get pid() {
+          return server instanceof LocalServer ? server.pid : undefined;
+        },
+        output: () => control.output(),
+        waitForOutput: (match, timeoutMs) => control.waitForOutput(match, timeoutMs),
+        kill: (sig = 'SIGKILL') => {
+          pausedInstances.delete(id);
+          if (server instanceof LocalServer && server.pid !== undefined) signalGroup(server.pid, 'SIGCONT');
+          return control.kill(sig);
+        },
+        restart: () => {
+          pausedInstances.delete(id);
+          if (server instanceof LocalServer && server.pid !== undefined) signalGroup(server.pid, 'SIGCONT');
+          return control.restart();
+        },
+        pause: () => {
+          pausedInstances.add(id);
+          if (server instanceof LocalServer && server.pid !== undefined) signalGroup(server.pid, 'SIGSTOP');
+        },
+        resume: () => {
+          pausedInstances.delete(id);
+          if (server instanceof LocalServer && server.pid !== undefined) signalGroup(server.pid, 'SIGCONT');
+        },
+      };
+    }
+    const role = `instance ${id}`;
+    const proc = () => roleProcs!.control(role);
+    return {
+      id,
+      get port() {
+        return roleProcs!.portOf(role);
+      },
+      get url() {
+        return `http://127.0.0.1:${roleProcs!.portOf(role)}`;
+      },
+      get running() {
+        return proc().running;
+      },
+      get pid() {
+        return proc().pid;
+      },
+      output: () => proc().output(),
+      waitForOutput: (match, timeoutMs) => proc().waitForOutput(match, timeoutMs),
+      kill: (sig = 'SIGKILL') => {
+        pausedInstances.delete(id);
+        return proc().kill(sig);
+      },
+      restart: async () => {
+        pausedInstances.delete(id);
+        await proc().restart();
+        const again = await roleProcs!.waitReady(role, readyTimeoutMs, signal);
+        if (again.kind === 'exited') throw new CheckFailure({ message: `After a restart, instance ${id} of your server exited before listening (${describeExit(again.exit)}).` });
+        if (again.kind === 'timeout') throw new CheckFailure({ message: `After a restart, instance ${id} of your server did not listen on its port within ${readyTimeoutMs / 1000} s.` });
+        if (again.kind === 'unreachable') throw new CheckFailure({ message: `After a restart, instance ${id}: ${again.message}` });
+      },
+      pause: () => {
+        pausedInstances.add(id);
+        proc().pause();
+      },
+      resume: () => {
+        pausedInstances.delete(id);
+        proc().resume();
+      },
+    };
+  });
+
   // checks
   emit({ type: 'phase', phase: 'checks' });
   const tc = performance.now();
@@ -363,6 +484,18 @@ async function execute(
       try {
         launch(baseEnv);
         await waitReadyOrFail('Restarting it for the next check');
+      } catch (err) {
+        results.push({ id: check.id, title: check.title, status: 'skip', durationMs: 0, failure: { message: `Not run: ${(err as Error).message}` } });
+        continue;
+      }
+    }
+    if (replicaCount > 1) {
+      // A replica a check left stopped (or paused) is brought back too.
+      if (pausedInstances.has(1)) instanceControls[0]!.resume();
+      const down = Array.from({ length: replicaCount - 1 }, (_, i) => i + 2).filter((id) => pausedInstances.has(id) || !roleProcs!.control(`instance ${id}`).running);
+      pausedInstances.clear();
+      try {
+        await Promise.all(down.map((id) => instanceControls[id - 1]!.restart()));
       } catch (err) {
         results.push({ id: check.id, title: check.title, status: 'skip', durationMs: 0, failure: { message: `Not run: ${(err as Error).message}` } });
         continue;
@@ -434,6 +567,15 @@ async function execute(
       process(role: string) {
         if (!roleProcs) throw new GraderError('LAB_INVALID', `ctx.process('${role}'): lab "${lab.id}" declares no roles besides the server (roles: ['api', '${role}']).`);
         return roleProcs.control(role);
+      },
+      get instances() {
+        if (replicaCount < 2) throw new GraderError('LAB_INVALID', `ctx.instances: lab "${lab.id}" must declare \`replicas\` to use it.`);
+        return instanceControls;
+      },
+      get balancer() {
+        if (!balancer) throw new GraderError('LAB_INVALID', `ctx.balancer: lab "${lab.id}" must declare \`replicas\` to use it.`);
+        const b = balancer;
+        return { url: b.url, counts: () => [...b.counts], resetCounts: () => b.resetCounts() };
       },
       get sse() {
         sseProbe ??= new SseProbeClass(`http://127.0.0.1:${port}`, checkSignal);

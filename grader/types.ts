@@ -64,6 +64,12 @@ export interface LabDefinition {
    * and is the server the run waits for; labs.json's "start" names a command per role. Default: one process.
    */
   roles?: string[];
+  /**
+   * Run this many instances of the learner's start command (replicas), each with its own PORT and
+   * INSTANCE_ID (1..N), started together; the run is ready when all listen. Instance 1 is ctx.server (and
+   * ctx.http's base); ctx.instances drives each; ctx.balancer is the grader's load balancer in front of them.
+   */
+  replicas?: number;
   env?: Record<string, EnvKnob>;
   /** Budget for the server to start listening (default 20 s). */
   readyTimeoutMs?: number;
@@ -93,6 +99,35 @@ export interface ProcessControl {
   /** SIGSTOP / SIGCONT to its process group: a process that hangs, then goes on. */
   pause(): void;
   resume(): void;
+}
+
+/** One replica of the learner's server (labs with `replicas`): ctx.instances[i], i = INSTANCE_ID - 1. */
+export interface InstanceControl {
+  /** INSTANCE_ID, 1-based. */
+  readonly id: number;
+  readonly port: number;
+  /** http://127.0.0.1:PORT of this instance (give it to ctx.http to talk to it directly). */
+  readonly url: string;
+  readonly running: boolean;
+  readonly pid: number | undefined;
+  output(): string[];
+  waitForOutput(match: RegExp | ((line: string) => boolean), timeoutMs: number): Promise<string | undefined>;
+  /** SIGKILL (default) or another signal to its process group, and waits for the exit (SIGTERM: up to 10 s). */
+  kill(signal?: NodeJS.Signals): Promise<ExitInfo>;
+  /** Stops it if it runs, starts it again on the same port, and waits until it listens. */
+  restart(): Promise<void>;
+  /** SIGSTOP / SIGCONT to its process group (the grader's balancer skips it while paused). */
+  pause(): void;
+  resume(): void;
+}
+
+/** The grader's load balancer in front of the replicas: each request to the next running instance in turn. */
+export interface BalancerControl {
+  /** http://127.0.0.1:<balancer port> */
+  readonly url: string;
+  /** Requests sent to each instance since the last resetCounts() (index = INSTANCE_ID - 1). */
+  counts(): number[];
+  resetCounts(): void;
 }
 
 export interface ExitInfo {
@@ -159,6 +194,10 @@ export interface CheckContext {
   readonly amqp: AmqpAccess;
   /** One of the learner's other processes (labs that declare `roles`), e.g. ctx.process('worker').kill('SIGKILL'). */
   process(role: string): ProcessControl;
+  /** The replicas (labs that declare `replicas`), instances[0] being the one ctx.server drives. */
+  readonly instances: InstanceControl[];
+  /** The grader's load balancer in front of the replicas (labs that declare `replicas`). */
+  readonly balancer: BalancerControl;
   /** WebSocket clients on the learner's server (ws://127.0.0.1:PORT); every one still open is closed when the check ends. */
   readonly ws: WsProbe;
   /** Server-Sent Events streams from the learner's server; every one still open is closed when the check ends. */

@@ -6,13 +6,15 @@
 // labs.json names a command per role:  {"start": {"api": "npm run api", "worker": "npm run worker"}}
 import { GraderError } from '../errors.ts';
 import type { ExitInfo, ProcessControl } from '../types.ts';
-import { LocalServer } from './local.ts';
+import { LocalServer, type ReadyOutcome } from './local.ts';
 import { signalGroup } from './process-group.ts';
 import { freePort } from './ports.ts';
 
 export interface RoleSpec {
   role: string;
   command: string;
+  /** Variables this process gets on top of the run's env (a replica's INSTANCE_ID). */
+  env?: Record<string, string>;
 }
 
 /** The commands of a lab with roles, from labs.json's `start` (a string is only enough for one role). */
@@ -58,9 +60,24 @@ export class RoleProcesses {
     return this.specs.map((s) => s.role);
   }
 
-  /** Starts every role (the run calls this once the main server listens). */
+  /** Starts every role (the run calls this once the main server listens; replicas start with it). */
   async startAll(): Promise<void> {
-    for (const spec of this.specs) await this.launch(spec, await freePort());
+    const ports = await Promise.all(this.specs.map(() => freePort()));
+    for (const [i, spec] of this.specs.entries()) await this.launch(spec, ports[i]!);
+  }
+
+  /** The port a role was given (its PORT). */
+  portOf(role: string): number {
+    const r = this.running.get(role);
+    if (!r) throw new GraderError('LAB_INVALID', `no process "${role}" (have ${this.roles.join(', ')})`);
+    return r.port;
+  }
+
+  /** Until the role's process listens on its PORT (see LocalServer.waitReady). */
+  waitReady(role: string, timeoutMs: number, signal?: AbortSignal): Promise<ReadyOutcome> {
+    const r = this.running.get(role);
+    if (!r) throw new GraderError('LAB_INVALID', `no process "${role}" (have ${this.roles.join(', ')})`);
+    return r.process.waitReady(timeoutMs, signal);
   }
 
   private async launch(spec: RoleSpec, port: number): Promise<void> {
@@ -74,7 +91,7 @@ export class RoleProcesses {
         command: spec.command,
         cwd: this.cwd,
         port,
-        env: { ...this.env(), LABS_ROLE: spec.role },
+        env: { ...this.env(), LABS_ROLE: spec.role, ...spec.env },
         onLine: (stream, line) => {
           r.output.push(line);
           if (r.output.length > 2000) r.output.shift();
