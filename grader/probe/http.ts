@@ -264,9 +264,14 @@ export class HttpProbe {
    * the responses (or failures, as CheckFailure reasons) in order, and the timing to judge them by and to
    * report (`describeTiming`). Use it for every check that means "concurrent".
    */
-  async simultaneous(n: number, request: (i: number) => RequestOptions & { path: string }): Promise<{ responses: PromiseSettledResult<HttpResponse>[]; timing: SimultaneousTiming }> {
+  async simultaneous(
+    n: number,
+    request: (i: number) => RequestOptions & { path: string },
+    /** `baseUrl`: another server than the probe's (one replica of several, a balancer). */
+    options: { baseUrl?: string } = {},
+  ): Promise<{ responses: PromiseSettledResult<HttpResponse>[]; timing: SimultaneousTiming }> {
     const undici = await loadUndici();
-    const target = new URL(this.baseUrl);
+    const target = new URL(options.baseUrl ?? this.baseUrl);
     const host = target.hostname.replace(/^\[|\]$/g, '');
     const port = Number(target.port || 80);
     const t0 = performance.now();
@@ -286,8 +291,9 @@ export class HttpProbe {
     try {
       const responses = await Promise.allSettled(
         clients.map((client, i) => {
-          const { path, ...options } = request(i);
-          return this.request(path, { ...options, dispatcher: client }).finally(mark);
+          const { path, ...rest } = request(i);
+          const url = options.baseUrl && !/^https?:\/\//.test(path) ? `${options.baseUrl.replace(/\/$/, '')}${path}` : path;
+          return this.request(url, { ...rest, dispatcher: client }).finally(mark);
         }),
       );
       const timing: SimultaneousTiming = {
