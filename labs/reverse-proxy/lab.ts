@@ -1,0 +1,1002 @@
+import { createHash } from 'node:crypto';
+import { request as httpRequest, type ClientRequest, type IncomingHttpHeaders, type ServerResponse } from 'node:http';
+import { isIP } from 'node:net';
+import {
+  type Backend,
+  type BackendPool,
+  type BackendRequest,
+  BackendsByEnv,
+  CheckFailure,
+  defineLab,
+  type CheckContext,
+  type EnvContext,
+  type Exchange,
+  type Random,
+  seededBytes,
+} from '../../grader/index.ts';
+
+// --- the backends the grader hosts, and the routes to them --------------------------------------------
+
+/**
+ * Three backends: `outer` behind /<w1>/, `inner` behind the longer /<w1>/<w2>/ (listed after the shorter one
+ * in ROUTES, so first-match routing sends its requests to `outer`), and `other` behind /<w3>/.
+ */
+const backends = new BackendsByEnv('ROUTES');
+
+async function hostRoutes(r: Random, run: EnvContext): Promise<string> {
+  const w1 = r.word(3, 6);
+  let w3 = r.word(4, 7);
+  while (w3.startsWith(w1) || w1.startsWith(w3)) w3 = r.word(4, 7);
+  const w2 = `${r.word(2, 3)}${r.int(1, 9)}`;
+  const otherFirst = r.bool();
+  return backends.host(run, ['outer', 'inner', 'other'], {
+    format: (pool) => {
+      const [outer, inner, other] = pool.backends;
+      const routes = [`/${w1}/=${outer.url}`, `/${w1}/${w2}/=${inner.url}`];
+      routes.splice(otherFirst ? 0 : 1, 0, `/${w3}/=${other.url}`);
+      return routes.join(',');
+    },
+  });
+}
+
+interface Route {
+  prefix: string;
+  backend: Backend;
+}
+
+interface Routes {
+  pool: BackendPool;
+  outer: Route;
+  inner: Route;
+  other: Route;
+}
+
+/** The pool, reset (every backend echoing, listening, nothing recorded), and the prefix of each backend. */
+async function setup(ctx: CheckContext): Promise<Routes> {
+  const pool = backends.of(ctx);
+  await pool.reset();
+  const byUrl = new Map<string, string>();
+  for (const pair of ctx.env.ROUTES.split(',')) {
+    const eq = pair.indexOf('=');
+    byUrl.set(pair.slice(eq + 1), pair.slice(0, eq));
+  }
+  const route = (name: string): Route => {
+    const backend = pool.get(name);
+    return { prefix: byUrl.get(backend.url)!, backend };
+  };
+  return { pool, outer: route('outer'), inner: route('inner'), other: route('other') };
+}
+
+const timeoutOf = (ctx: CheckContext) => Number(ctx.env.UPSTREAM_TIMEOUT_MS);
+
+// --- a raw HTTP client: exact targets (no URL normalisation), header lines in order and case, any header ---
+
+interface SendOptions {
+  method?: string;
+  path: string;
+  /** Header lines in order; `Host` is added (127.0.0.1:PORT) unless given. */
+  headers?: [string, string][];
+  /** A body sent with Content-Length. */
+  body?: Buffer;
+  /** A body sent with Transfer-Encoding: chunked, one chunk per buffer. */
+  chunks?: Buffer[];
+  /** Writes the body itself (the request is ended when it resolves). */
+  write?: (req: ClientRequest) => Promise<void>;
+  /** Shown instead of the body in the report. */
+  bodyNote?: string;
+  timeoutMs?: number;
+  /** Called with every chunk of the response body as it arrives. */
+  onData?: (chunk: Buffer) => void;
+}
+
+interface Answer {
+  status: number;
+  rawHeaders: string[];
+  headers: IncomingHttpHeaders;
+  /** The body (the first 1 MiB of it). */
+  body: Buffer;
+  bytes: number;
+  sha256: string;
+  ms: number;
+  exchange: Exchange;
+}
+
+const KEEP_BODY = 1024 * 1024;
+
+function shq(s: string): string {
+  return /^[A-Za-z0-9_\/:=.,@%+-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
+}
+
+function curlOf(url: string, method: string, headers: [string, string][], body: boolean): string {
+  const parts = ['curl', '-i', '--path-as-is'];
+  if (method !== 'GET') parts.push('-X', method);
+  parts.push(shq(url));
+  for (const [n, v] of headers) parts.push('-H', shq(`${n}: ${v}`));
+  if (body) parts.push('--data-binary', '@body.bin');
+  return parts.join(' ');
+}
+
+/** Sends one request on a connection of its own. A transport failure fails the check (`transport` says which). */
+function send(ctx: CheckContext, o: SendOptions): Promise<Answer> {
+  const method = o.method ?? 'GET';
+  const port = ctx.server.port;
+  const url = `http://127.0.0.1:${port}${o.path}`;
+  const headers: [string, string][] = [...(o.headers ?? [])];
+  if (!headers.some(([n]) => n.toLowerCase() === 'host')) headers.unshift(['Host', `127.0.0.1:${port}`]);
+  if (o.body) headers.push(['Content-Length', String(o.body.length)]);
+  if (o.chunks) headers.push(['Transfer-Encoding', 'chunked']);
+  const bodyBytes = o.body?.length ?? o.chunks?.reduce((n, c) => n + c.length, 0) ?? 0;
+  const hasBody = o.body !== undefined || o.chunks !== undefined || o.write !== undefined;
+  const exchange: Exchange = {
+    request: {
+      method,
+      url,
+      headers: Object.fromEntries(headers),
+      bodyBytes,
+      ...(hasBody ? { body: '', bodyNote: o.bodyNote ?? `(${bodyBytes} bytes not shown)` } : {}),
+      curl: curlOf(url, method, headers, hasBody),
+    },
+    durationMs: 0,
+  };
+  const timeoutMs = o.timeoutMs ?? 5000;
+  const started = performance.now();
+  return new Promise<Answer>((resolve, reject) => {
+    let done = false;
+    const finish = (err?: { message: string; transport: string }, answer?: Answer) => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      ctx.signal.removeEventListener('abort', onAbort);
+      exchange.durationMs = Math.round(performance.now() - started);
+      if (err) {
+        exchange.error = err.message;
+        req.destroy();
+        reject(new CheckFailure({ message: err.message, received: err.message, exchange, transport: err.transport }));
+      } else resolve(answer!);
+    };
+    const req = httpRequest({ host: '127.0.0.1', port, method, path: o.path, headers: headers.flat(), agent: false });
+    const timer = setTimeout(
+      () => finish({ transport: 'timeout', message: `${method} ${o.path}: no complete answer within ${timeoutMs} ms.` }),
+      timeoutMs,
+    );
+    const onAbort = () => finish({ transport: 'other', message: 'The check was stopped.' });
+    ctx.signal.addEventListener('abort', onAbort, { once: true });
+    req.on('response', (res) => {
+      const hash = createHash('sha256');
+      const kept: Buffer[] = [];
+      let bytes = 0;
+      res.on('data', (chunk: Buffer) => {
+        if (bytes < KEEP_BODY) kept.push(chunk.subarray(0, KEEP_BODY - bytes));
+        bytes += chunk.length;
+        hash.update(chunk);
+        o.onData?.(chunk);
+      });
+      res.on('end', () => {
+        const body = Buffer.concat(kept);
+        const headersOut: Record<string, string | string[]> = {};
+        for (const [k, v] of Object.entries(res.headers)) if (v !== undefined) headersOut[k] = v;
+        exchange.response = { status: res.statusCode ?? 0, headers: headersOut, body: body.subarray(0, 64 * 1024).toString('utf8'), bytes, truncated: bytes > 64 * 1024 };
+        finish(undefined, {
+          status: res.statusCode ?? 0,
+          rawHeaders: res.rawHeaders,
+          headers: res.headers,
+          body,
+          bytes,
+          sha256: hash.digest('hex'),
+          ms: Math.round(performance.now() - started),
+          exchange,
+        });
+      });
+      res.on('error', () => finish({ transport: 'reset', message: `${method} ${o.path}: your proxy sent HTTP ${res.statusCode} and then cut the connection before the body was complete (${bytes} bytes received).` }));
+    });
+    req.on('error', (err: NodeJS.ErrnoException) => {
+      const code = err.code ?? '';
+      if (code === 'ECONNREFUSED') return finish({ transport: 'refused', message: `${method} ${o.path}: connection refused, nothing listens on port ${port} any more (did your proxy crash?).` });
+      if (code === 'ECONNRESET' || code === 'EPIPE' || /socket hang up/.test(err.message))
+        return finish({ transport: 'reset', message: `${method} ${o.path}: your proxy closed or reset the connection without sending an HTTP response.` });
+      if (code.startsWith('HPE_')) return finish({ transport: 'invalid-http', message: `${method} ${o.path}: your proxy's reply is not valid HTTP (${err.message}).` });
+      finish({ transport: 'other', message: `${method} ${o.path}: the request failed (${err.message}).` });
+    });
+    const writeBody = async () => {
+      if (o.write) await o.write(req);
+      else if (o.chunks) {
+        for (const c of o.chunks) {
+          req.write(c);
+          await new Promise((r) => setTimeout(r, 5));
+        }
+      } else if (o.body) req.write(o.body);
+      req.end();
+    };
+    writeBody().catch((err) => finish({ transport: 'other', message: `${method} ${o.path}: sending the body failed (${(err as Error).message}).` }));
+  });
+}
+
+// --- reading what a backend received ------------------------------------------------------------------
+
+/** Every value of header `name` (case-insensitive), line by line, in order. */
+function values(raw: string[], name: string): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < raw.length; i += 2) if (raw[i].toLowerCase() === name.toLowerCase()) out.push(raw[i + 1]);
+  return out;
+}
+
+/** The lines of header `name` joined with ", " (their combined value), or undefined. */
+function joined(raw: string[], name: string): string | undefined {
+  const v = values(raw, name);
+  return v.length ? v.join(', ') : undefined;
+}
+
+/** A comma-separated list's members, trimmed. */
+function list(value: string | undefined): string[] {
+  return (value ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+}
+
+function showHeaders(raw: string[]): string {
+  const lines: string[] = [];
+  for (let i = 0; i < raw.length; i += 2) lines.push(`${raw[i]}: ${raw[i + 1]}`);
+  return lines.join('\n') || '(no headers)';
+}
+
+function showRequest(r: BackendRequest): string {
+  return `${r.method} ${r.path}\n${showHeaders(r.rawHeaders)}`;
+}
+
+function fail(message: string, details: { expected?: string; received?: string; answer?: Answer; hint?: string } = {}): never {
+  throw new CheckFailure({ message, expected: details.expected, received: details.received, exchange: details.answer?.exchange, hint: details.hint });
+}
+
+function check(cond: unknown, message: string, details: { expected?: string; received?: string; answer?: Answer; hint?: string } = {}): asserts cond {
+  if (!cond) fail(message, details);
+}
+
+function describeAnswer(a: Answer): string {
+  const text = a.body.subarray(0, 300).toString('utf8');
+  return `HTTP ${a.status}\n${showHeaders(a.rawHeaders)}\n\n${text}${a.bytes > 300 ? `... (${a.bytes} bytes)` : ''}`;
+}
+
+function expectStatus(a: Answer, status: number, message: string, hint?: string): void {
+  check(a.status === status, message, { expected: `HTTP ${status}`, received: describeAnswer(a), answer: a, hint });
+}
+
+/** Which backends received a request, by prefix, for messages. */
+function whoGot(routes: Routes): string {
+  const got = [routes.outer, routes.inner, routes.other].filter((r) => r.backend.requests.length > 0);
+  if (!got.length) return 'no backend received anything';
+  return got.map((r) => `the backend of ${r.prefix} received ${r.backend.requests.map((q) => `${q.method} ${q.path}`).join(', ')}`).join('; ');
+}
+
+/** The only request a backend received in this step, or a failure that says what happened instead. */
+function onlyRequest(routes: Routes, route: Route, sent: string, a: Answer): BackendRequest {
+  const all = routes.pool.requests();
+  check(route.backend.requests.length === 1 && all.length === 1, `${sent} must reach exactly one backend, the one of prefix ${route.prefix} (${route.backend.url}), once; ${whoGot(routes)}.`, {
+    expected: `one request at ${route.backend.url}`,
+    received: `${whoGot(routes)}; your proxy answered HTTP ${a.status}`,
+    answer: a,
+  });
+  return route.backend.requests[0];
+}
+
+const ipSeg = (r: Random) => r.int(1, 254);
+
+// --- Forwarded (RFC 7239) parsing, lenient: elements by comma, pairs by semicolon, quoted-strings unquoted -----
+
+function splitOutsideQuotes(s: string, sep: string): string[] {
+  const out: string[] = [];
+  let cur = '';
+  let quoted = false;
+  for (let i = 0; i < s.length; i++) {
+    const ch = s[i];
+    if (quoted && ch === '\\' && i + 1 < s.length) {
+      cur += ch + s[++i];
+      continue;
+    }
+    if (ch === '"') quoted = !quoted;
+    if (ch === sep && !quoted) {
+      out.push(cur);
+      cur = '';
+    } else cur += ch;
+  }
+  out.push(cur);
+  return out.map((x) => x.trim()).filter(Boolean);
+}
+
+function forwardedElement(el: string): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const pair of splitOutsideQuotes(el, ';')) {
+    const eq = pair.indexOf('=');
+    if (eq < 0) continue;
+    let v = pair.slice(eq + 1).trim();
+    if (v.startsWith('"') && v.endsWith('"') && v.length >= 2) v = v.slice(1, -1).replace(/\\(.)/g, '$1');
+    out.set(pair.slice(0, eq).trim().toLowerCase(), v);
+  }
+  return out;
+}
+
+const peerAddress = (v: string | undefined) => (v ?? '').replace(/^\[(.*)\]$/, '$1');
+
+// --- streaming helpers --------------------------------------------------------------------------------
+
+const MB = 1024 * 1024;
+const UPLOAD_BYTES = 50 * MB;
+const RSS_BOUND = 64 * MB;
+const RESPONSE_BYTES = 20 * MB;
+
+/** Polls `cond` every 10 ms until it holds (true) or `ms` passed (false). */
+async function waitUntil(cond: () => boolean, ms: number, signal: AbortSignal): Promise<boolean> {
+  const end = performance.now() + ms;
+  while (!cond()) {
+    if (performance.now() > end || signal.aborted) return cond();
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  return true;
+}
+
+/** Writes `chunk` and waits for 'drain' when the socket buffer is full. */
+function write(req: ClientRequest, chunk: Buffer): Promise<void> {
+  if (req.write(chunk)) return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = () => {
+      req.off('drain', done);
+      req.off('close', done);
+      resolve();
+    };
+    req.once('drain', done);
+    req.once('close', done);
+  });
+}
+
+const mb = (n: number) => `${(n / MB).toFixed(1)} MB`;
+
+// --- the lab ------------------------------------------------------------------------------------------
+
+export default defineLab(
+  {
+    id: 'reverse-proxy',
+    title: 'Reverse proxy: routing, forwarded headers, streaming and upstream failures',
+    track: 'scaling',
+    summary:
+      'A reverse proxy in front of backends the grader hosts: longest-prefix routing, X-Forwarded-For/-Proto/-Host and Forwarded, hop-by-hop headers stripped both ways, 50 MB bodies streamed with bounded memory, 504 on a hanging backend, 502 on a refused one, path traversal refused.',
+    difficulty: 'intermediate',
+    estimatedMinutes: 120,
+    questions: [21],
+    env: {
+      ROUTES: {
+        description: 'Comma-separated prefix=url pairs: the path prefixes and the backends (hosted by the grader) they go to; the longest matching prefix wins.',
+        value: (r, run) => hostRoutes(r, run),
+      },
+      UPSTREAM_TIMEOUT_MS: {
+        description: 'How long to wait for a backend to send its response headers, in milliseconds: then 504.',
+        value: (r) => String(r.int(7, 10) * 100),
+      },
+    },
+    checks: [
+      {
+        id: 'routing',
+        title: 'Each prefix reaches its backend, the longest prefix wins, the target arrives byte-for-byte; no match is 404',
+        hint: 'Sort the routes by prefix length, longest first, and take the first whose prefix the path starts with; forward `req.url` (path and query) unchanged; answer 404 yourself when nothing matches.',
+        async run(ctx) {
+          const routes = await setup(ctx);
+          const { outer, inner, other } = routes;
+          const id = ctx.random.string(8);
+          const segment = inner.prefix.slice(outer.prefix.length, -1);
+          const cases: { method: string; path: string; to: Route; why: string }[] = [
+            { method: 'GET', path: `${outer.prefix}items/${id}?sort=-price&tag=a%2Fb&q=caf%C3%A9&q=`, to: outer, why: `it starts with ${outer.prefix}` },
+            { method: 'DELETE', path: `${inner.prefix}orders/%7E${id};v=1?x=1&x=2`, to: inner, why: `both ${outer.prefix} and ${inner.prefix} match, and the longest prefix wins (even though ${outer.prefix} comes first in ROUTES)` },
+            { method: 'GET', path: inner.prefix, to: inner, why: `it is exactly the prefix ${inner.prefix}` },
+            { method: 'PATCH', path: `${outer.prefix}${segment}x/${id}`, to: outer, why: `${inner.prefix} does not match (${segment}x is not ${segment}/), so the longest match is ${outer.prefix}` },
+            { method: 'GET', path: `${other.prefix}img/${id}.png?w=%20100`, to: other, why: `it starts with ${other.prefix}` },
+          ];
+          for (const c of ctx.random.shuffle(cases)) {
+            for (const b of routes.pool.backends) b.requests.length = 0;
+            const a = await send(ctx, { method: c.method, path: c.path });
+            const got = onlyRequest(routes, c.to, `${c.method} ${c.path} (${c.why})`, a);
+            check(got.path === c.path && got.method === c.method, `${c.method} ${c.path} must reach the backend of ${c.to.prefix} with the same method and the request target byte-for-byte (no prefix stripped, nothing decoded or normalised).`, {
+              expected: `${c.method} ${c.path}`,
+              received: `${got.method} ${got.path}`,
+              answer: a,
+            });
+            expectStatus(a, 200, `${c.method} ${c.path}: the backend answered 200 (its JSON echo), so your proxy must answer 200 with it.`);
+            check(a.headers['x-backend'] === c.to.backend.name, `The backend's answer (with its header X-Backend: ${c.to.backend.name}) must reach the client.`, { expected: `X-Backend: ${c.to.backend.name}`, received: describeAnswer(a), answer: a });
+          }
+          const unknown = ctx.random.word(5, 8);
+          const misses = [`/${unknown}/${id}`, outer.prefix.slice(0, -1), `${outer.prefix.slice(0, -1)}x/${id}`, '/'];
+          for (const path of misses) {
+            for (const b of routes.pool.backends) b.requests.length = 0;
+            let a: Answer;
+            try {
+              a = await send(ctx, { path, timeoutMs: timeoutOf(ctx) + 3000 });
+            } catch (err) {
+              if (err instanceof CheckFailure && err.details.transport === 'timeout') {
+                fail(`GET ${path} matches no route, so your proxy must answer 404 at once; it did not answer within ${timeoutOf(ctx) + 3000} ms. A proxy that forwards unmatched requests somewhere (to itself, in a loop?) never answers.`, {
+                  expected: 'HTTP 404 at once, no backend contacted',
+                  received: err.message,
+                });
+              }
+              throw err;
+            }
+            const loop = a.status === 502 || a.status === 504 ? ' A 502/504 here means your proxy forwarded it somewhere: to itself, in a loop?' : '';
+            check(a.status === 404 && routes.pool.requests().length === 0, `GET ${path} matches no route (a prefix matches only when the path starts with all of it, trailing slash included), so your proxy must answer 404 itself without contacting any backend.${loop}`, {
+              expected: 'HTTP 404, no backend contacted',
+              received: `HTTP ${a.status}; ${whoGot(routes)}`,
+              answer: a,
+            });
+          }
+        },
+      },
+      {
+        id: 'pass-through',
+        title: "The backend's status, headers and body reach the client unchanged (503 stays 503); request bodies reach the backend intact",
+        hint: "Answer with the backend's own status code and headers and pipe its body; 502/504 are only for when there is no answer. Pipe the request body to the backend whatever its framing (Content-Length or chunked).",
+        async run(ctx) {
+          const { outer, inner, other } = await setup(ctx);
+          const id = ctx.random.string(10);
+          const retry = String(ctx.random.int(5, 120));
+          const busy = `backend ${id} is in maintenance\n`;
+          other.backend.behave({ kind: 'status', status: 503, body: busy, headers: { 'retry-after': retry } });
+          const a503 = await send(ctx, { path: `${other.prefix}status/${id}` });
+          check(a503.status === 503 && a503.body.toString() === busy && a503.headers['retry-after'] === retry, `The backend answered 503 with Retry-After: ${retry} and a body: your proxy must pass that answer as it is (502 is for when the backend gives no answer at all, not for a backend's own 5xx).`, {
+            expected: `HTTP 503\nRetry-After: ${retry}\n\n${busy}`,
+            received: describeAnswer(a503),
+            answer: a503,
+          });
+          const notFound = JSON.stringify({ error: `no item ${id}` });
+          outer.backend.behave({ kind: 'status', status: 404, body: notFound, headers: { 'content-type': 'application/json' } });
+          const a404 = await send(ctx, { path: `${outer.prefix}items/${id}` });
+          check(a404.status === 404 && a404.body.toString() === notFound && String(a404.headers['content-type']) === 'application/json', `The backend answered 404 with a JSON body: the client must get exactly that (not your proxy's own 404).`, {
+            expected: `HTTP 404\nContent-Type: application/json\n\n${notFound}`,
+            received: describeAnswer(a404),
+            answer: a404,
+          });
+          const location = `${inner.prefix}orders/${id}`;
+          inner.backend.behave({ kind: 'status', status: 201, body: '', headers: { location } });
+          const a201 = await send(ctx, { method: 'POST', path: `${inner.prefix}orders`, body: Buffer.from('{}'), headers: [['Content-Type', 'application/json']] });
+          check(a201.status === 201 && a201.headers.location === location && a201.bytes === 0, 'The backend answered 201 with a Location header and no body: the client must get exactly that.', {
+            expected: `HTTP 201\nLocation: ${location}\n\n(empty body)`,
+            received: describeAnswer(a201),
+            answer: a201,
+          });
+          await setup(ctx);
+          const body = seededBytes(ctx.random, ctx.random.int(150_000, 250_000));
+          const sha = createHash('sha256').update(body).digest('hex');
+          const put = await send(ctx, { method: 'PUT', path: `${outer.prefix}files/${id}`, body, headers: [['Content-Type', 'application/octet-stream']] });
+          expectStatus(put, 200, `PUT ${outer.prefix}files/${id} with a ${body.length}-byte body: the backend answered 200, so must your proxy.`);
+          const gotPut = outer.backend.requests[0];
+          check(gotPut?.method === 'PUT' && gotPut.bodyBytes === body.length && gotPut.bodySha256 === sha, `A PUT body of ${body.length} bytes (Content-Length) must reach the backend byte-for-byte.`, {
+            expected: `PUT with ${body.length} bytes, sha256 ${sha}`,
+            received: gotPut ? `${gotPut.method} with ${gotPut.bodyBytes} bytes, sha256 ${gotPut.bodySha256}` : 'no request',
+            answer: put,
+          });
+          const chunks = [0, 1, 2, 3].map(() => seededBytes(ctx.random, ctx.random.int(5_000, 40_000)));
+          const all = Buffer.concat(chunks);
+          const chunkedSha = createHash('sha256').update(all).digest('hex');
+          const post = await send(ctx, { method: 'POST', path: `${other.prefix}upload/${id}`, chunks, headers: [['Content-Type', 'application/octet-stream']] });
+          expectStatus(post, 200, `POST ${other.prefix}upload/${id} with a chunked body: the backend answered 200, so must your proxy.`);
+          const gotPost = other.backend.requests[0];
+          check(gotPost?.bodyBytes === all.length && gotPost.bodySha256 === chunkedSha, `A POST body sent with Transfer-Encoding: chunked (${chunks.length} chunks, ${all.length} bytes) must reach the backend byte-for-byte (forward it chunked, or with its length).`, {
+            expected: `${all.length} bytes, sha256 ${chunkedSha}`,
+            received: gotPost ? `${gotPost.bodyBytes} bytes, sha256 ${gotPost.bodySha256}` : 'no request',
+            answer: post,
+          });
+          const echo = JSON.parse(post.body.toString() || 'null') as { bodySha256?: string } | null;
+          check(echo?.bodySha256 === chunkedSha, "The backend's JSON answer must reach the client unchanged.", { expected: `a JSON echo with "bodySha256": "${chunkedSha}"`, received: describeAnswer(post), answer: post });
+        },
+      },
+      {
+        id: 'x-forwarded-for',
+        title: "X-Forwarded-For: the client's values, then the peer's address appended",
+        hint: "Join every X-Forwarded-For line the client sent with ', ', then append ', ' + req.socket.remoteAddress; with none, send just the address. Never replace the client's chain, never pass it on without your peer.",
+        async run(ctx) {
+          const routes = await setup(ctx);
+          const { inner } = routes;
+          const path = `${inner.prefix}whoami/${ctx.random.string(6)}`;
+          const plain = await send(ctx, { path });
+          const r1 = onlyRequest(routes, inner, `GET ${path}`, plain);
+          const first = list(joined(r1.rawHeaders, 'x-forwarded-for'));
+          check(first.length === 1 && isIP(first[0]) !== 0, `GET ${path} came without X-Forwarded-For, so the backend must receive X-Forwarded-For with exactly one value: the address of the client connected to your proxy (127.0.0.1 for the grader).`, {
+            expected: 'X-Forwarded-For: 127.0.0.1',
+            received: `X-Forwarded-For: ${joined(r1.rawHeaders, 'x-forwarded-for') ?? '(absent)'}`,
+            answer: plain,
+          });
+          const peer = first[0];
+          const chain = [`203.0.113.${ipSeg(ctx.random)}`, `198.51.100.${ipSeg(ctx.random)}`, `192.0.2.${ipSeg(ctx.random)}`];
+          await setup(ctx);
+          const sent: [string, string][] = [
+            ['X-Forwarded-For', chain[0]],
+            ['X-Request-Id', ctx.random.string(12)],
+            ['x-forwarded-for', `${chain[1]}, ${chain[2]}`],
+          ];
+          const a = await send(ctx, { path, headers: sent });
+          const r2 = onlyRequest(routes, inner, `GET ${path}`, a);
+          const got = list(joined(r2.rawHeaders, 'x-forwarded-for'));
+          const expected = [...chain, peer];
+          const why =
+            got.length === 1 && got[0] === peer
+              ? " Your proxy replaced the client's chain with its peer: append to it instead."
+              : got.join() === chain.join()
+                ? ' Your proxy passed the client\'s value on without adding its peer: the client could claim any address, and the chain must end with the one you saw.'
+                : got.join() === [chain[0], peer].join()
+                  ? ' Your proxy kept only the first X-Forwarded-For line: read all of them.'
+                  : '';
+          check(got.join(', ') === expected.join(', '), `The client sent X-Forwarded-For in two lines (${chain[0]} / ${chain[1]}, ${chain[2]}): the backend must receive all three, in order, followed by the peer's address ${peer}.${why}`, {
+            expected: `X-Forwarded-For: ${expected.join(', ')}`,
+            received: `X-Forwarded-For: ${joined(r2.rawHeaders, 'x-forwarded-for') ?? '(absent)'}`,
+            answer: a,
+          });
+        },
+      },
+      {
+        id: 'forwarded-proto-host',
+        title: "Host is the backend's; X-Forwarded-Proto: http and X-Forwarded-Host replace the client's; a Forwarded element is appended",
+        hint: "Set Host to the backend's host:port, X-Forwarded-Proto to http and X-Forwarded-Host to the client's Host, dropping any values the client sent in these; append `for=<peer>;host=\"<Host>\";proto=http` to the client's Forwarded.",
+        async run(ctx) {
+          const routes = await setup(ctx);
+          const { other } = routes;
+          const host = `shop-${ctx.random.string(6)}.example:${ctx.random.int(1025, 65000)}`;
+          const clientElement = `for=192.0.2.${ipSeg(ctx.random)};proto=https`;
+          const path = `${other.prefix}where/${ctx.random.string(6)}`;
+          const a = await send(ctx, {
+            path,
+            headers: [
+              ['Host', host],
+              ['X-Forwarded-Proto', 'https'],
+              ['X-Forwarded-Host', `evil-${ctx.random.string(5)}.example`],
+              ['Forwarded', clientElement],
+            ],
+          });
+          const r = onlyRequest(routes, other, `GET ${path}`, a);
+          const authority = new URL(other.backend.url).host;
+          const got = (name: string) => `${name}: ${values(r.rawHeaders, name).join(' | ') || '(absent)'}`;
+          check(joined(r.rawHeaders, 'host') === authority, `The backend must receive Host: ${authority} (its own host:port from ROUTES); the client's Host (${host}) goes in X-Forwarded-Host.`, {
+            expected: `Host: ${authority}`,
+            received: got('Host'),
+            answer: a,
+          });
+          check(joined(r.rawHeaders, 'x-forwarded-proto') === 'http', `The client came over plain HTTP, so the backend must receive X-Forwarded-Proto: http, and only that: the client sent X-Forwarded-Proto: https, which your proxy must not trust.`, {
+            expected: 'X-Forwarded-Proto: http',
+            received: got('X-Forwarded-Proto'),
+            answer: a,
+          });
+          check(joined(r.rawHeaders, 'x-forwarded-host') === host, `The backend must receive X-Forwarded-Host with the Host the client sent (${host}), and only that (not the client's own X-Forwarded-Host).`, {
+            expected: `X-Forwarded-Host: ${host}`,
+            received: got('X-Forwarded-Host'),
+            answer: a,
+          });
+          const peer = list(joined(r.rawHeaders, 'x-forwarded-for')).at(-1) ?? '127.0.0.1';
+          const elements = splitOutsideQuotes(joined(r.rawHeaders, 'forwarded') ?? '', ',');
+          const last = forwardedElement(elements.at(-1) ?? '');
+          const expectedElement = `for=${peer.includes(':') ? `"[${peer}]"` : peer};host="${host}";proto=http`;
+          const ok =
+            elements.length === 2 &&
+            elements[0].replace(/\s/g, '') === clientElement &&
+            peerAddress(last.get('for')) === peer &&
+            last.get('host') === host &&
+            last.get('proto') === 'http' &&
+            last.size === 3;
+          check(ok, `The client sent Forwarded: ${clientElement}. The backend must receive that element followed by one of your proxy's own: for=<peer>, host=<the client's Host>, proto=http (IPv6 and host:port in double quotes).`, {
+            expected: `Forwarded: ${clientElement}, ${expectedElement}`,
+            received: got('Forwarded'),
+            answer: a,
+          });
+        },
+      },
+      {
+        id: 'hop-by-hop-request',
+        title: 'Hop-by-hop request headers (Connection and the headers it names, Keep-Alive, TE, Upgrade, Proxy-*) are not forwarded; end-to-end ones are',
+        hint: 'Read the Connection header(s) first: its tokens name more hop-by-hop headers. Drop those and Connection, Keep-Alive, Proxy-Connection, TE, Trailer, Transfer-Encoding, Upgrade and Proxy-Authorization; forward every other header line as it is.',
+        async run(ctx) {
+          const routes = await setup(ctx);
+          const { inner } = routes;
+          const hopName = `X-Hop-${ctx.random.word(4, 6)}`;
+          const keepAlive = `timeout=${ctx.random.int(11, 99)}, max=${ctx.random.int(101, 999)}`;
+          const proxyAuth = `Basic ${Buffer.from(`proxyuser:${ctx.random.string(10)}`).toString('base64')}`;
+          const upgrade = `${ctx.random.word(4, 6)}/${ctx.random.int(2, 9)}`;
+          const endToEnd: [string, string][] = [
+            ['Accept', 'text/html'],
+            ['X-Request-Id', ctx.random.string(16)],
+            ['Authorization', `Bearer ${ctx.random.string(24)}`],
+            ['Accept', 'application/json;q=0.9'],
+            ['Cookie', `session=${ctx.random.string(12)}; theme=dark`],
+            [`x-MiXeD-${ctx.random.word(3, 5)}`, ctx.random.string(10)],
+            ['X-Tag', `first-${ctx.random.string(4)}`],
+            ['X-Tag', `second-${ctx.random.string(4)}`],
+          ];
+          const hop: [string, string][] = [
+            ['Connection', `keep-alive, ${hopName}`],
+            [hopName, `secret-${ctx.random.string(8)}`],
+            ['Keep-Alive', keepAlive],
+            ['Proxy-Connection', 'keep-alive'],
+            ['TE', 'trailers'],
+            ['Trailer', 'X-Checksum'],
+            ['Upgrade', upgrade],
+            ['Proxy-Authorization', proxyAuth],
+          ];
+          const headers = ctx.random.shuffle([...endToEnd, ...hop]);
+          const path = `${inner.prefix}headers/${ctx.random.string(6)}`;
+          const chunks = [Buffer.from(`{"n":${ctx.random.int(1, 999)},`), Buffer.from(`"s":"${ctx.random.string(8)}"}`)];
+          const a = await send(ctx, { method: 'POST', path, headers, chunks });
+          const r = onlyRequest(routes, inner, `POST ${path}`, a);
+          const leaked: string[] = [];
+          for (const [name, value] of hop) {
+            const got = values(r.rawHeaders, name);
+            if (name === 'Connection') {
+              const tokens = got.flatMap((v) => list(v.toLowerCase()));
+              if (tokens.some((t) => t !== 'keep-alive' && t !== 'close')) leaked.push(`Connection: ${got.join(', ')} (names the client's ${hopName})`);
+            } else if (name === 'Keep-Alive') {
+              if (got.includes(value)) leaked.push(`Keep-Alive: ${value} (the client's)`);
+            } else if (got.length) leaked.push(`${name}: ${got.join(', ')}`);
+          }
+          check(leaked.length === 0, `Hop-by-hop headers the client sent reached the backend: ${leaked.join('; ')}. They concern only the client's connection to your proxy${leaked.some((l) => l.startsWith(hopName)) ? `; ${hopName} is hop-by-hop because the client's Connection header names it` : ''}.`, {
+            expected: `none of: ${hop.map(([n]) => n).join(', ')} (your own Connection: keep-alive is fine)`,
+            received: showRequest(r),
+            answer: a,
+          });
+          const missing: string[] = [];
+          const names = [...new Set(endToEnd.map(([n]) => n))];
+          for (const name of names) {
+            const want = headers.filter(([n]) => n === name).map(([, v]) => v).join(', ');
+            const got = joined(r.rawHeaders, name);
+            if (got !== want) missing.push(`${name}: expected ${want}, got ${got ?? '(absent)'}`);
+          }
+          check(missing.length === 0, `End-to-end request headers must reach the backend unchanged (repeated ones in their order): ${missing.join('; ')}.`, {
+            expected: headers.filter(([n]) => names.includes(n)).map(([n, v]) => `${n}: ${v}`).join('\n'),
+            received: showRequest(r),
+            answer: a,
+          });
+        },
+      },
+      {
+        id: 'hop-by-hop-response',
+        title: "Hop-by-hop response headers are not forwarded; Set-Cookie lines, repeated headers and the body are",
+        hint: "Filter the backend's raw response headers the same way as the request's (Connection and what it names, Keep-Alive, Proxy-Authenticate...) and keep repeated lines apart: each Set-Cookie is its own line.",
+        async run(ctx) {
+          const routes = await setup(ctx);
+          const { outer } = routes;
+          const hopName = `X-Backend-Hop-${ctx.random.word(4, 6)}`;
+          const keepAlive = `timeout=${ctx.random.int(11, 99)}, max=${ctx.random.int(101, 999)}`;
+          const realm = `Basic realm="${ctx.random.word(5, 8)}"`;
+          const cookies = [`sid=${ctx.random.string(16)}; Path=/; HttpOnly`, `pref=${ctx.random.string(6)}; Max-Age=3600`];
+          const tags = [`one-${ctx.random.string(4)}`, `two-${ctx.random.string(4)}`];
+          const etag = `"${ctx.random.string(12)}"`;
+          const mixed = `X-MiXeD-${ctx.random.word(3, 5)}`;
+          const mixedValue = ctx.random.string(10);
+          const body = `hello ${ctx.random.string(20)}\n`;
+          outer.backend.behave({
+            kind: 'custom',
+            handle: (_req, res: ServerResponse) => {
+              res.writeHead(200, [
+                'Content-Type', 'text/plain; charset=utf-8',
+                'Connection', `keep-alive, ${hopName}`,
+                hopName, `secret-${ctx.random.string(6)}`,
+                'Keep-Alive', keepAlive,
+                'Proxy-Authenticate', realm,
+                'Set-Cookie', cookies[0],
+                'X-Tag', tags[0],
+                'Set-Cookie', cookies[1],
+                'X-Tag', tags[1],
+                'ETag', etag,
+                'Cache-Control', 'private, max-age=7',
+                mixed, mixedValue,
+                'Content-Length', String(Buffer.byteLength(body)),
+              ]);
+              res.end(body);
+            },
+          });
+          const path = `${outer.prefix}page/${ctx.random.string(6)}`;
+          const a = await send(ctx, { path });
+          expectStatus(a, 200, `GET ${path}: the backend answered 200, so must your proxy.`);
+          const leaked: string[] = [];
+          const conn = values(a.rawHeaders, 'connection').flatMap((v) => list(v.toLowerCase()));
+          if (conn.includes(hopName.toLowerCase())) leaked.push(`Connection: ${values(a.rawHeaders, 'connection').join(', ')}`);
+          if (values(a.rawHeaders, hopName).length) leaked.push(`${hopName}: ${joined(a.rawHeaders, hopName)} (named in the backend's Connection header)`);
+          if (values(a.rawHeaders, 'keep-alive').includes(keepAlive)) leaked.push(`Keep-Alive: ${keepAlive} (the backend's)`);
+          if (values(a.rawHeaders, 'proxy-authenticate').length) leaked.push(`Proxy-Authenticate: ${joined(a.rawHeaders, 'proxy-authenticate')}`);
+          check(leaked.length === 0, `Hop-by-hop headers of the backend's answer reached the client: ${leaked.join('; ')}. They concern only the connection between your proxy and the backend.`, {
+            expected: `none of the backend's Connection: keep-alive, ${hopName} / ${hopName} / Keep-Alive: ${keepAlive} / Proxy-Authenticate`,
+            received: describeAnswer(a),
+            answer: a,
+          });
+          const problems: string[] = [];
+          const gotCookies = values(a.rawHeaders, 'set-cookie');
+          if (gotCookies.join('\n') !== cookies.join('\n')) problems.push(`Set-Cookie: expected the two lines ${cookies.map((c) => `"${c}"`).join(' and ')}, got ${gotCookies.length ? gotCookies.map((c) => `"${c}"`).join(' and ') : 'none'}`);
+          for (const [name, want] of [['X-Tag', tags.join(', ')], ['ETag', etag], ['Cache-Control', 'private, max-age=7'], [mixed, mixedValue], ['Content-Type', 'text/plain; charset=utf-8']] as const) {
+            const got = joined(a.rawHeaders, name);
+            if (got !== want) problems.push(`${name}: expected ${want}, got ${got ?? '(absent)'}`);
+          }
+          if (a.body.toString() !== body) problems.push(`the body: expected ${JSON.stringify(body)}, got ${JSON.stringify(a.body.toString().slice(0, 200))}`);
+          check(problems.length === 0, `The backend's end-to-end headers and body must reach the client unchanged: ${problems.join('; ')}.`, { received: describeAnswer(a), answer: a });
+        },
+      },
+      {
+        id: 'streaming-upload',
+        title: 'A 50 MB upload reaches the backend intact, streamed (first bytes before the client finished), with bounded memory',
+        hint: "Pipe the client's request into the upstream request as it arrives (req.pipe(upstreamReq)); never collect the chunks or Buffer.concat the body, not even to keep a copy.",
+        timeoutMs: 45_000,
+        async run(ctx) {
+          const routes = await setup(ctx);
+          const { other } = routes;
+          const warm = await send(ctx, { method: 'POST', path: `${other.prefix}warm-up`, body: seededBytes(ctx.random, 256 * 1024) });
+          expectStatus(warm, 200, `POST ${other.prefix}warm-up: the backend answered 200, so must your proxy.`);
+          await setup(ctx);
+          const block = seededBytes(ctx.random, MB);
+          const hash = createHash('sha256');
+          const heldBack = MB;
+          let sent = 0;
+          let reachedEarly = false;
+          let rssBefore = ctx.server.rssBytes();
+          for (let i = 0; i < 3; i++) {
+            await ctx.sleep(30);
+            const now = ctx.server.rssBytes();
+            if (now !== undefined && rssBefore !== undefined) rssBefore = Math.min(rssBefore, now);
+          }
+          let rssMax = rssBefore ?? 0;
+          const sample = () => {
+            const now = ctx.server.rssBytes();
+            if (now !== undefined) rssMax = Math.max(rssMax, now);
+          };
+          const sampler = setInterval(sample, 20);
+          const path = `${other.prefix}upload/${ctx.random.string(8)}`;
+          let a: Answer;
+          try {
+            a = await send(ctx, {
+              method: 'POST',
+              path,
+              headers: [
+                ['Content-Type', 'application/octet-stream'],
+                ['Content-Length', String(UPLOAD_BYTES)],
+              ],
+              bodyNote: `(${UPLOAD_BYTES} bytes of binary data not shown)`,
+              timeoutMs: 40_000,
+              write: async (req) => {
+                req.flushHeaders();
+                for (let i = 0; i < UPLOAD_BYTES / MB; i++) {
+                  // Piece i of 1 MB: the block with its index in the first 4 bytes, so no two are alike.
+                  const piece = Buffer.from(block);
+                  piece.writeUInt32BE(i, 0);
+                  if (sent + MB > UPLOAD_BYTES - heldBack && !reachedEarly) {
+                    reachedEarly = await waitUntil(() => (other.backend.requests[0]?.firstBodyByteAt ?? undefined) !== undefined, 5000, ctx.signal);
+                  }
+                  hash.update(piece);
+                  for (let off = 0; off < MB; off += 64 * 1024) await write(req, piece.subarray(off, off + 64 * 1024));
+                  sent += MB;
+                }
+              },
+            });
+          } finally {
+            clearInterval(sampler);
+          }
+          sample();
+          const sha = hash.digest('hex');
+          const got = other.backend.requests[0];
+          check(reachedEarly, `The backend received no byte of the upload while the client was still sending it: the grader sent ${mb(UPLOAD_BYTES - heldBack)} and waited 5 s before the last ${mb(heldBack)}, and nothing had arrived. Your proxy buffers the whole body before forwarding it; stream it instead (pipe it as it arrives).`, {
+            expected: `the first body bytes at the backend before the client's last ${mb(heldBack)}`,
+            received: got ? `the backend got the request only after the client finished (its first body byte came when the whole ${mb(UPLOAD_BYTES)} had been sent)` : 'no request at the backend',
+            answer: a,
+          });
+          expectStatus(a, 200, `POST ${path} (${mb(UPLOAD_BYTES)}): the backend answered 200, so must your proxy.`);
+          check(got?.bodyBytes === UPLOAD_BYTES && got.bodySha256 === sha, `The ${mb(UPLOAD_BYTES)} upload must reach the backend byte-for-byte.`, {
+            expected: `${UPLOAD_BYTES} bytes, sha256 ${sha}`,
+            received: got ? `${got.bodyBytes} bytes, sha256 ${got.bodySha256}` : 'no request',
+            answer: a,
+          });
+          if (rssBefore === undefined) {
+            ctx.note("your proxy's memory cannot be read under this runtime: the memory bound is not checked");
+            return;
+          }
+          const growth = rssMax - rssBefore;
+          ctx.note(`your proxy's RSS: ${mb(rssBefore)} before the upload, at most ${mb(rssMax)} during it (+${mb(growth)})`);
+          check(growth < RSS_BOUND, `Your proxy's resident memory grew by ${mb(growth)} while the ${mb(UPLOAD_BYTES)} upload passed through (from ${mb(rssBefore)} to ${mb(rssMax)}): it holds the body (or a copy of it) in memory. Memory must stay bounded by a buffer, not grow with the body.`, {
+            expected: `growth under ${mb(RSS_BOUND)}`,
+            received: `+${mb(growth)}`,
+            answer: a,
+          });
+        },
+      },
+      {
+        id: 'streaming-response',
+        title: 'A 20 MB response reaches the client intact, streamed (first bytes before the backend finished)',
+        hint: "Write the backend's status and headers as soon as they arrive and pipe its body (upstreamRes.pipe(res)); do not collect it to send it at once.",
+        timeoutMs: 30_000,
+        async run(ctx) {
+          const routes = await setup(ctx);
+          const { outer } = routes;
+          const block = seededBytes(ctx.random, MB);
+          const hash = createHash('sha256');
+          let clientGot = 0;
+          let firstByte!: () => void;
+          const firstBytePromise = new Promise<void>((r) => (firstByte = r));
+          let clientFirstEarly: boolean | undefined;
+          outer.backend.behave({
+            kind: 'custom',
+            handle: async (_req, res: ServerResponse) => {
+              res.writeHead(200, { 'Content-Type': 'application/octet-stream' });
+              for (let i = 0; i < RESPONSE_BYTES / MB; i++) {
+                const piece = Buffer.from(block);
+                piece.writeUInt32BE(i, 0);
+                hash.update(piece);
+                const ok = res.write(piece);
+                if (i === 0) {
+                  // Pause after the first megabyte until the client has some of it (or 5 s).
+                  clientFirstEarly = await Promise.race([firstBytePromise.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), 5000))]);
+                } else if (!ok) await new Promise((r) => res.once('drain', r));
+                if (res.destroyed) return;
+              }
+              res.end();
+            },
+          });
+          const path = `${outer.prefix}download/${ctx.random.string(8)}`;
+          const a = await send(ctx, {
+            path,
+            timeoutMs: 25_000,
+            onData: (c) => {
+              clientGot += c.length;
+              firstByte();
+            },
+          });
+          check(clientFirstEarly === true, `The backend sent the status, headers and first ${mb(MB)} of a ${mb(RESPONSE_BYTES)} response and waited 5 s for the client to receive some of it: nothing arrived. Your proxy collects the whole response before answering; stream it instead.`, {
+            expected: 'the first bytes at the client while the backend is still sending',
+            received: 'nothing until the backend had sent everything',
+            answer: a,
+          });
+          expectStatus(a, 200, `GET ${path}: the backend answered 200, so must your proxy.`);
+          const sha = hash.digest('hex');
+          check(a.bytes === RESPONSE_BYTES && a.sha256 === sha && clientGot === RESPONSE_BYTES, `The ${mb(RESPONSE_BYTES)} response must reach the client byte-for-byte.`, {
+            expected: `${RESPONSE_BYTES} bytes, sha256 ${sha}`,
+            received: `${a.bytes} bytes, sha256 ${a.sha256}`,
+            answer: a,
+          });
+        },
+      },
+      {
+        id: 'upstream-timeout',
+        title: 'A backend that answers within UPSTREAM_TIMEOUT_MS gets through; one that hangs gives 504 soon after it',
+        hint: 'Start a timer of UPSTREAM_TIMEOUT_MS when the request is sent upstream and clear it when the response headers arrive; when it fires, destroy the upstream request and answer 504 (not 502: the backend did not fail, it was too slow).',
+        timeoutMs: 20_000,
+        async run(ctx) {
+          const routes = await setup(ctx);
+          const { inner } = routes;
+          const t = timeoutOf(ctx);
+          const slow = Math.round(t / 3);
+          inner.backend.behave({ kind: 'delay', ms: slow });
+          const okPath = `${inner.prefix}slow/${ctx.random.string(6)}`;
+          const ok = await send(ctx, { path: okPath, timeoutMs: t + 5000 });
+          expectStatus(ok, 200, `GET ${okPath}: the backend answered after ${slow} ms, a third of UPSTREAM_TIMEOUT_MS (${t} ms), so your proxy must wait for it and pass its 200 on (is your timer in the right unit?).`);
+          inner.backend.behave({ kind: 'hang' });
+          inner.backend.requests.length = 0;
+          const path = `${inner.prefix}hang/${ctx.random.string(6)}`;
+          const budget = t + 2500;
+          let a: Answer;
+          try {
+            a = await send(ctx, { path, timeoutMs: budget + 2500 });
+          } catch (err) {
+            if (err instanceof CheckFailure && err.details.transport === 'timeout') {
+              fail(`GET ${path}: the backend never answers, and your proxy did not answer within ${budget + 2500} ms. After UPSTREAM_TIMEOUT_MS (${t} ms) without response headers it must give up and answer 504.`, { expected: `HTTP 504 within ${budget} ms`, received: err.message });
+            }
+            throw err;
+          }
+          const why = a.status === 502 ? ' 502 means the backend refused or broke the connection; a backend that is merely too slow is a 504 Gateway Timeout.' : '';
+          check(a.status === 504, `GET ${path}: the backend received the request and never answered; after UPSTREAM_TIMEOUT_MS (${t} ms) your proxy must answer 504.${why}`, { expected: 'HTTP 504', received: `${describeAnswer(a)}\n(after ${a.ms} ms)`, answer: a });
+          check(a.ms <= budget, `GET ${path}: your proxy answered 504 after ${a.ms} ms; UPSTREAM_TIMEOUT_MS is ${t} ms (the grader allows up to ${budget} ms).`, { expected: `HTTP 504 within ${budget} ms`, received: `after ${a.ms} ms`, answer: a });
+          check(inner.backend.requests.length === 1, `GET ${path} must reach the backend once (got ${inner.backend.requests.length}).`, { answer: a });
+        },
+      },
+      {
+        id: 'hanging-isolated',
+        title: 'While one request hangs at a backend, other requests to it and to another backend are answered',
+        hint: 'Handle each request independently (Node does; in Python use ThreadingHTTPServer) and do not limit the connections to a backend to one: a hanging request must hold only its own connection.',
+        timeoutMs: 20_000,
+        async run(ctx) {
+          const routes = await setup(ctx);
+          const { outer, other } = routes;
+          const held: ServerResponse[] = [];
+          outer.backend.behave({
+            kind: 'custom',
+            handle: (req, res: ServerResponse) => {
+              if (req.path.includes('/stuck-')) {
+                held.push(res);
+                return;
+              }
+              res.writeHead(200, { 'Content-Type': 'application/json', 'X-Backend': outer.backend.name });
+              res.end(JSON.stringify({ backend: outer.backend.name, path: req.path }));
+            },
+          });
+          const stuckPath = `${outer.prefix}stuck-${ctx.random.string(6)}`;
+          let stuckDone = false;
+          const stuck = send(ctx, { path: stuckPath, timeoutMs: timeoutOf(ctx) + 8000 }).finally(() => (stuckDone = true));
+          stuck.catch(() => {});
+          try {
+            const arrived = await waitUntil(() => outer.backend.requests.length > 0, 5000, ctx.signal);
+            check(arrived, `GET ${stuckPath} must reach the backend of ${outer.prefix}: nothing arrived within 5 s.`, { received: whoGot(routes) });
+            const paths = [`${outer.prefix}fast-${ctx.random.string(6)}`, `${other.prefix}fast-${ctx.random.string(6)}`];
+            const answers = await Promise.all(paths.map((p) => send(ctx, { path: p, timeoutMs: timeoutOf(ctx) + 8000 }).then((a) => ({ a, whileStuck: !stuckDone }))));
+            for (const [i, { a, whileStuck }] of answers.entries()) {
+              expectStatus(a, 200, `GET ${paths[i]}: the backend answered 200 at once, so must your proxy.`);
+              check(whileStuck, `GET ${paths[i]} was answered only after the hanging GET ${stuckPath} had ended (after ${a.ms} ms): your proxy handles one request at a time, or one connection per backend at a time. A hanging backend request must not hold up the others.`, {
+                expected: `200 for GET ${paths[i]} while GET ${stuckPath} still hangs`,
+                received: `200 only after GET ${stuckPath} ended`,
+                answer: a,
+              });
+            }
+          } finally {
+            for (const r of held) r.destroy();
+            await stuck.catch(() => undefined);
+          }
+        },
+      },
+      {
+        id: 'upstream-refused',
+        title: 'A backend that refuses connections or resets them gives 502; the other backends still work',
+        hint: "Handle the upstream request's `error` event (ECONNREFUSED, ECONNRESET, socket hang up) by answering 502 if no response has started; without a handler Node crashes the whole proxy.",
+        timeoutMs: 20_000,
+        async run(ctx) {
+          const routes = await setup(ctx);
+          const { outer, inner, other } = routes;
+          await other.backend.stop();
+          const refusedPath = `${other.prefix}down/${ctx.random.string(6)}`;
+          const refused = await send(ctx, { path: refusedPath, timeoutMs: timeoutOf(ctx) + 5000 });
+          const why = (a: Answer) => (a.status === 504 ? ' 504 is for a backend that takes too long; one that refuses or breaks the connection is a 502 Bad Gateway, at once.' : '');
+          check(refused.status === 502, `GET ${refusedPath}: the backend of ${other.prefix} refuses connections (nothing listens at ${other.backend.url}); your proxy must answer 502.${why(refused)}`, {
+            expected: 'HTTP 502',
+            received: `${describeAnswer(refused)}\n(after ${refused.ms} ms)`,
+            answer: refused,
+          });
+          await other.backend.start();
+          inner.backend.behave({ kind: 'reset' });
+          const resetPath = `${inner.prefix}reset/${ctx.random.string(6)}`;
+          const reset = await send(ctx, { path: resetPath, timeoutMs: timeoutOf(ctx) + 5000 });
+          check(reset.status === 502, `GET ${resetPath}: the backend of ${inner.prefix} reset the connection without answering; your proxy must answer 502.${why(reset)}`, {
+            expected: 'HTTP 502',
+            received: `${describeAnswer(reset)}\n(after ${reset.ms} ms)`,
+            answer: reset,
+          });
+          const alivePath = `${outer.prefix}alive/${ctx.random.string(6)}`;
+          const alive = await send(ctx, { path: alivePath });
+          expectStatus(alive, 200, `GET ${alivePath}: after the failures of two other backends, the backend of ${outer.prefix} still answers 200, so must your proxy.`);
+        },
+      },
+      {
+        id: 'path-traversal',
+        title: 'Dot-segments in the path, literal or percent-encoded, are refused with 400; other dots are forwarded',
+        hint: 'Before routing, split the path (before ?) on `/`, replace %2e/%2E with `.` in each segment, and answer 400 if a segment is then `.` or `..`; only whole segments count.',
+        async run(ctx) {
+          const routes = await setup(ctx);
+          const { outer, other } = routes;
+          const id = ctx.random.string(6);
+          const target = `${outer.prefix.slice(1)}keys-${id}`;
+          const bad = [
+            `${other.prefix}../${target}`,
+            `${other.prefix}%2e%2e/${target}`,
+            `${other.prefix}%2E%2e/${target}`,
+            `${other.prefix}.%2E/${target}`,
+            `${other.prefix}%2e./${target}`,
+            `${other.prefix}./${id}`,
+            `${other.prefix}${id}/..`,
+            `${other.prefix}${id}/%2E%2E?x=1`,
+          ];
+          for (const path of ctx.random.shuffle(bad)) {
+            for (const b of routes.pool.backends) b.requests.length = 0;
+            const a = await send(ctx, { path });
+            check(a.status === 400 && routes.pool.requests().length === 0, `GET ${path} has a dot-segment in its path (a segment that is . or .. once %2e is read as a dot): your proxy must refuse it with 400 before routing, and no backend may receive it. A backend or file server that normalises the path would serve /${target} from behind ${other.prefix}.`, {
+              expected: 'HTTP 400, no backend contacted',
+              received: `HTTP ${a.status}; ${whoGot(routes)}`,
+              answer: a,
+            });
+          }
+          const good = [`${other.prefix}v1..2/${id}`, `${other.prefix}.well-known/${id}`, `${other.prefix}.../${id}`, `${other.prefix}${id}?file=../../etc/passwd`, `${other.prefix}%2e%2e${id}/x`];
+          for (const path of ctx.random.shuffle(good)) {
+            for (const b of routes.pool.backends) b.requests.length = 0;
+            const a = await send(ctx, { path });
+            check(a.status === 200 && other.backend.requests.length === 1 && other.backend.requests[0].path === path, `GET ${path} has no dot-segment (only whole segments . and .. count, and the query does not), so it must be forwarded as it is to the backend of ${other.prefix}.`, {
+              expected: `HTTP 200, the backend of ${other.prefix} receives GET ${path}`,
+              received: `HTTP ${a.status}; ${whoGot(routes)}`,
+              answer: a,
+            });
+          }
+        },
+      },
+    ],
+  },
+  import.meta.dirname,
+);

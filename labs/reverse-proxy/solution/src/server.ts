@@ -1,0 +1,135 @@
+import { Agent, createServer, request, type ServerResponse } from 'node:http';
+
+const port = Number(process.env.PORT ?? 3000);
+const timeoutMs = Number(process.env.UPSTREAM_TIMEOUT_MS ?? 1000);
+
+interface Route {
+  prefix: string;
+  host: string;
+  port: number;
+  /** host:port, the Host header the backend receives. */
+  authority: string;
+}
+
+const routes: Route[] = (process.env.ROUTES ?? '')
+  .split(',')
+  .map((pair) => pair.trim())
+  .filter(Boolean)
+  .map((pair) => {
+    const eq = pair.indexOf('=');
+    const url = new URL(pair.slice(eq + 1));
+    return { prefix: pair.slice(0, eq), host: url.hostname, port: Number(url.port || 80), authority: url.host };
+  });
+// Longest prefix first: the first route that matches is then the longest match.
+routes.sort((a, b) => b.prefix.length - a.prefix.length);
+
+if (routes.length === 0 || !Number.isFinite(timeoutMs) || timeoutMs <= 0) {
+  console.error('ROUTES (prefix=url,...) and a positive UPSTREAM_TIMEOUT_MS are required.');
+  process.exit(1);
+}
+
+// Keep-alive connections to the backends, as many as there are requests in flight.
+const agent = new Agent({ keepAlive: true });
+
+function findRoute(path: string): Route | undefined {
+  return routes.find((r) => path.startsWith(r.prefix));
+}
+
+const HOP_BY_HOP = ['connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'proxy-authorization', 'proxy-authenticate'];
+
+/** A raw header list (name, value, name, value...) without its hop-by-hop headers. */
+function endToEnd(raw: string[]): string[] {
+  const drop = new Set(HOP_BY_HOP);
+  for (let i = 0; i < raw.length; i += 2) {
+    if (raw[i].toLowerCase() === 'connection') for (const token of raw[i + 1].split(',')) drop.add(token.trim().toLowerCase());
+  }
+  const out: string[] = [];
+  for (let i = 0; i < raw.length; i += 2) {
+    if (!drop.has(raw[i].toLowerCase())) out.push(raw[i], raw[i + 1]);
+  }
+  return out;
+}
+
+/** A path segment that is `.` or `..`, each dot literal or percent-encoded. */
+function hasDotSegment(path: string): boolean {
+  return path.split('/').some((segment) => {
+    const decoded = segment.replace(/%2e/gi, '.');
+    return decoded === '.' || decoded === '..';
+  });
+}
+
+/** A Forwarded parameter value: a token as is, anything else as a quoted-string. */
+function forwardedValue(v: string): string {
+  return /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(v) ? v : `"${v.replace(/["\\]/g, '\\$&')}"`;
+}
+
+function answer(res: ServerResponse, status: number, text: string): void {
+  res.writeHead(status, { 'Content-Type': 'text/plain; charset=utf-8', 'Content-Length': Buffer.byteLength(text) });
+  res.end(text);
+}
+
+const server = createServer((req, res) => {
+  const target = req.url ?? '/';
+  const path = target.split('?')[0];
+  if (hasDotSegment(path)) return answer(res, 400, `dot-segments are not allowed in the path: ${path}\n`);
+  const route = findRoute(path);
+  if (!route) return answer(res, 404, `no route for ${path}\n`);
+
+  const peer = req.socket.remoteAddress ?? '';
+  const clientHost = req.headers.host ?? '';
+  const headers: string[] = [];
+  const forwardedFor: string[] = [];
+  const forwarded: string[] = [];
+  const raw = endToEnd(req.rawHeaders);
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i].toLowerCase();
+    if (name === 'x-forwarded-for') forwardedFor.push(raw[i + 1]);
+    else if (name === 'forwarded') forwarded.push(raw[i + 1]);
+    else if (name !== 'host' && name !== 'x-forwarded-proto' && name !== 'x-forwarded-host') headers.push(raw[i], raw[i + 1]);
+  }
+  forwardedFor.push(peer);
+  forwarded.push(`for=${peer.includes(':') ? `"[${peer}]"` : peer};host=${forwardedValue(clientHost)};proto=http`);
+  headers.push('Host', route.authority);
+  headers.push('X-Forwarded-For', forwardedFor.join(', '));
+  headers.push('X-Forwarded-Proto', 'http');
+  headers.push('X-Forwarded-Host', clientHost);
+  headers.push('Forwarded', forwarded.join(', '));
+  // A chunked request body stays chunked (Transfer-Encoding itself is hop-by-hop, so it was dropped above).
+  if (req.headers['transfer-encoding'] !== undefined && req.headers['content-length'] === undefined) headers.push('Transfer-Encoding', 'chunked');
+
+  const upstream = request({ host: route.host, port: route.port, method: req.method, path: target, headers, agent });
+  let settled = false;
+  let timer: NodeJS.Timeout | undefined;
+  const fail = (status: number, text: string) => {
+    if (settled) return;
+    settled = true;
+    clearTimeout(timer);
+    if (!res.headersSent) answer(res, status, text);
+    else res.destroy();
+  };
+  // The backend has UPSTREAM_TIMEOUT_MS from the end of the request (body included) to send its headers.
+  upstream.on('finish', () => {
+    timer = setTimeout(() => {
+      fail(504, `the backend did not answer within ${timeoutMs} ms\n`);
+      upstream.destroy();
+    }, timeoutMs);
+  });
+  upstream.on('response', (upstreamRes) => {
+    clearTimeout(timer);
+    if (settled) return void upstreamRes.resume();
+    settled = true;
+    res.writeHead(upstreamRes.statusCode ?? 502, endToEnd(upstreamRes.rawHeaders));
+    upstreamRes.pipe(res);
+    upstreamRes.on('error', () => res.destroy());
+  });
+  upstream.on('error', (err) => fail(502, `the backend failed: ${err.message}\n`));
+  // The client went away: stop talking to the backend.
+  res.on('close', () => {
+    if (!res.writableFinished) upstream.destroy();
+  });
+  req.pipe(upstream);
+});
+
+server.listen(port, '0.0.0.0', () => {
+  console.log(`listening on http://localhost:${port}, routes: ${routes.map((r) => `${r.prefix} -> ${r.authority}`).join(', ')}`);
+});

@@ -1,0 +1,3 @@
+import { verifyLab } from '../helpers/verify-lab.ts';
+
+verifyLab('reverse-proxy', { timeoutMs: 120_000 });
