@@ -303,12 +303,17 @@ function splitOutsideQuotes(s: string, sep: string): string[] {
   return out.map((x) => x.trim()).filter(Boolean);
 }
 
-function forwardedElement(el: string): Map<string, string> {
+/** An element's parameters (lower-cased names), values unquoted; with `raw`, as written. */
+function forwardedElement(el: string, raw = false): Map<string, string> {
   const out = new Map<string, string>();
   for (const pair of splitOutsideQuotes(el, ';')) {
     const eq = pair.indexOf('=');
     if (eq < 0) continue;
     let v = pair.slice(eq + 1).trim();
+    if (raw) {
+      out.set(pair.slice(0, eq).trim().toLowerCase(), v);
+      continue;
+    }
     if (v.startsWith('"') && v.endsWith('"') && v.length >= 2) v = v.slice(1, -1).replace(/\\(.)/g, '$1');
     out.set(pair.slice(0, eq).trim().toLowerCase(), v);
   }
@@ -567,6 +572,7 @@ export default defineLab(
           const peer = list(joined(r.rawHeaders, 'x-forwarded-for')).at(-1) ?? '127.0.0.1';
           const elements = splitOutsideQuotes(joined(r.rawHeaders, 'forwarded') ?? '', ',');
           const last = forwardedElement(elements.at(-1) ?? '');
+          const lastRaw = forwardedElement(elements.at(-1) ?? '', true);
           const expectedElement = `for=${peer.includes(':') ? `"[${peer}]"` : peer};host="${host}";proto=http`;
           const ok =
             elements.length === 2 &&
@@ -574,7 +580,10 @@ export default defineLab(
             peerAddress(last.get('for')) === peer &&
             last.get('host') === host &&
             last.get('proto') === 'http' &&
-            last.size === 3;
+            last.size === 3 &&
+            // host:port is not a token, an IPv6 address must be "[...]": both quoted.
+            (lastRaw.get('host') ?? '').startsWith('"') &&
+            (!peer.includes(':') || lastRaw.get('for') === `"[${peer}]"`);
           check(ok, `The client sent Forwarded: ${clientElement}. The backend must receive that element followed by one of your proxy's own: for=<peer>, host=<the client's Host>, proto=http (IPv6 and host:port in double quotes).`, {
             expected: `Forwarded: ${clientElement}, ${expectedElement}`,
             received: got('Forwarded'),
@@ -880,6 +889,12 @@ export default defineLab(
           check(a.status === 504, `GET ${path}: the backend received the request and never answered; after UPSTREAM_TIMEOUT_MS (${t} ms) your proxy must answer 504.${why}`, { expected: 'HTTP 504', received: `${describeAnswer(a)}\n(after ${a.ms} ms)`, answer: a });
           check(a.ms <= budget, `GET ${path}: your proxy answered 504 after ${a.ms} ms; UPSTREAM_TIMEOUT_MS is ${t} ms (the grader allows up to ${budget} ms).`, { expected: `HTTP 504 within ${budget} ms`, received: `after ${a.ms} ms`, answer: a });
           check(other.backend.requests.length === 1, `GET ${path} must reach the backend once (got ${other.backend.requests.length}).`, { answer: a });
+          const dropped = await waitUntil(() => other.backend.inflight === 0, 2000, ctx.signal);
+          check(dropped, `GET ${path}: after answering 504, your proxy must drop its connection to the hanging backend (destroy the upstream request / close the connection); 2 s after the 504 it was still open, waiting for an answer nobody will read.`, {
+            expected: 'the backend connection closed after the 504',
+            received: 'still open',
+            answer: a,
+          });
         },
       },
       {

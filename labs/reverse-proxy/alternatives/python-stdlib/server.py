@@ -1,0 +1,196 @@
+# A reverse proxy with Python's standard library only: http.server's ThreadingHTTPServer (one thread per
+# request, so a hanging backend holds only its own) and http.client towards the backends, bodies streamed in
+# 64 KiB pieces both ways (chunked where the length is unknown). Written from the lab's README alone.
+import os
+import re
+import socket
+import sys
+from http.client import HTTPConnection, HTTPException
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import urlsplit
+
+PORT = int(os.environ.get("PORT", "3000"))
+TIMEOUT_S = int(os.environ.get("UPSTREAM_TIMEOUT_MS", "1000")) / 1000
+PIECE = 64 * 1024
+
+
+def parse_routes(value):
+    routes = []
+    for pair in value.split(","):
+        pair = pair.strip()
+        if not pair:
+            continue
+        prefix, url = pair.split("=", 1)
+        u = urlsplit(url)
+        routes.append((prefix, u.hostname, u.port or 80, u.netloc))
+    # Longest prefix first: the first route that matches is the longest match.
+    routes.sort(key=lambda r: len(r[0]), reverse=True)
+    return routes
+
+
+ROUTES = parse_routes(os.environ.get("ROUTES", ""))
+if not ROUTES:
+    sys.exit("ROUTES (prefix=url,...) is required")
+
+HOP_BY_HOP = {"connection", "keep-alive", "proxy-connection", "te", "trailer", "transfer-encoding",
+              "upgrade", "proxy-authorization", "proxy-authenticate"}
+TOKEN = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
+
+
+def end_to_end(items):
+    """Header (name, value) pairs without the hop-by-hop ones (the fixed list and those named in Connection)."""
+    drop = set(HOP_BY_HOP)
+    for name, value in items:
+        if name.lower() == "connection":
+            drop.update(t.strip().lower() for t in value.split(",") if t.strip())
+    return [(n, v) for n, v in items if n.lower() not in drop]
+
+
+def has_dot_segment(path):
+    for segment in path.split("/"):
+        decoded = re.sub(r"%2e", ".", segment, flags=re.IGNORECASE)
+        if decoded in (".", ".."):
+            return True
+    return False
+
+
+def forwarded_value(v):
+    if TOKEN.match(v):
+        return v
+    return '"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+class Proxy(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def own_answer(self, status, text):
+        data = text.encode()
+        self.send_response_only(status)
+        self.send_header("Content-Type", "text/plain; charset=utf-8")
+        self.send_header("Content-Length", str(len(data)))
+        if self.headers.get("Content-Length") or self.headers.get("Transfer-Encoding"):
+            # The body was not read: this connection cannot carry another request.
+            self.send_header("Connection", "close")
+            self.close_connection = True
+        self.end_headers()
+        self.wfile.write(data)
+
+    def body_pieces(self):
+        """The client's request body, in pieces, whatever its framing."""
+        te = (self.headers.get("Transfer-Encoding") or "").lower()
+        if "chunked" in te:
+            while True:
+                size = int(self.rfile.readline().split(b";")[0].strip(), 16)
+                if size == 0:
+                    while self.rfile.readline() not in (b"\r\n", b"\n", b""):
+                        pass  # trailers
+                    return
+                left = size
+                while left:
+                    piece = self.rfile.read(min(left, PIECE))
+                    if not piece:
+                        raise ConnectionError("client went away")
+                    left -= len(piece)
+                    yield piece
+                self.rfile.readline()
+            return
+        left = int(self.headers.get("Content-Length") or 0)
+        while left:
+            piece = self.rfile.read(min(left, PIECE))
+            if not piece:
+                raise ConnectionError("client went away")
+            left -= len(piece)
+            yield piece
+
+    def proxy(self):
+        target = self.path
+        path = target.split("?", 1)[0]
+        if has_dot_segment(path):
+            return self.own_answer(400, "dot-segments are not allowed in the path\n")
+        route = next((r for r in ROUTES if path.startswith(r[0])), None)
+        if route is None:
+            return self.own_answer(404, "no route for %s\n" % path)
+        _, host, port, authority = route
+
+        peer = self.client_address[0]
+        client_host = self.headers.get("Host", "")
+        chunked = "chunked" in (self.headers.get("Transfer-Encoding") or "").lower()
+        headers, xff, fwd = [], [], []
+        for name, value in end_to_end(self.headers.items()):
+            low = name.lower()
+            if low == "x-forwarded-for":
+                xff.append(value)
+            elif low == "forwarded":
+                fwd.append(value)
+            elif low in ("host", "x-forwarded-proto", "x-forwarded-host", "expect"):
+                continue
+            else:
+                headers.append((name, value))
+        xff.append(peer)
+        fwd.append("for=%s;host=%s;proto=http" % ('"[%s]"' % peer if ":" in peer else peer, forwarded_value(client_host)))
+        headers += [("Host", authority), ("X-Forwarded-For", ", ".join(xff)), ("X-Forwarded-Proto", "http"),
+                    ("X-Forwarded-Host", client_host), ("Forwarded", ", ".join(fwd))]
+        if chunked and self.headers.get("Content-Length") is None:
+            headers.append(("Transfer-Encoding", "chunked"))
+
+        conn = HTTPConnection(host, port, timeout=TIMEOUT_S)
+        try:
+            try:
+                conn.putrequest(self.command, target, skip_host=True, skip_accept_encoding=True)
+                for name, value in headers:
+                    conn.putheader(name, value)
+                conn.endheaders()
+                for piece in self.body_pieces():
+                    conn.send(b"%x\r\n%s\r\n" % (len(piece), piece) if chunked else piece)
+                if chunked:
+                    conn.send(b"0\r\n\r\n")
+                # The socket timeout bounds the wait for the response headers.
+                resp = conn.getresponse()
+            except (socket.timeout, TimeoutError):
+                self.close_connection = True
+                return self.own_answer(504, "the backend did not answer in time\n")
+            except (OSError, HTTPException) as err:
+                self.close_connection = True
+                return self.own_answer(502, "the backend failed: %s\n" % err)
+            if conn.sock is not None:
+                conn.sock.settimeout(None)  # headers arrived: the body may take its time
+            self.relay(resp)
+        finally:
+            conn.close()
+
+    def relay(self, resp):
+        items = end_to_end(resp.getheaders())
+        has_length = any(n.lower() == "content-length" for n, _ in items)
+        no_body = self.command == "HEAD" or resp.status in (204, 304) or 100 <= resp.status < 200
+        chunk = not has_length and not no_body
+        self.send_response_only(resp.status, resp.reason)
+        for name, value in items:
+            self.send_header(name, value)
+        if chunk:
+            self.send_header("Transfer-Encoding", "chunked")
+        self.end_headers()
+        try:
+            while True:
+                piece = resp.read1(PIECE)
+                if not piece:
+                    break
+                self.wfile.write(b"%x\r\n%s\r\n" % (len(piece), piece) if chunk else piece)
+            if chunk:
+                self.wfile.write(b"0\r\n\r\n")
+        except (OSError, HTTPException):
+            self.close_connection = True  # the backend or the client broke off mid-body
+
+    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = proxy
+
+    def log_message(self, fmt, *args):
+        sys.stdout.write("%s %s\n" % (self.address_string(), fmt % args))
+
+
+class Server(ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 64
+
+
+if __name__ == "__main__":
+    print("listening on http://localhost:%d, routes: %s" % (PORT, ", ".join("%s -> %s" % (r[0], r[3]) for r in ROUTES)))
+    Server(("0.0.0.0", PORT), Proxy).serve_forever()
