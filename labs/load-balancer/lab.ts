@@ -1,3 +1,4 @@
+import { Agent, request as httpRequest } from 'node:http';
 import {
   BackendsByEnv,
   CheckFailure,
@@ -124,7 +125,7 @@ async function waitProbes(ctx: CheckContext, b: Backend, n: number, why: string)
 async function untilReaches(ctx: CheckContext, pool: BackendPool, b: Backend, prefix: string, why: string): Promise<number> {
   for (let i = 0; i < FIND_LIMIT; i++) {
     const res = await attempt(ctx, `${prefix}/${i}`, { newConnection: true });
-    if (typeof res === 'string') ctx.fail({ message: `${why}: a GET failed while every backend but none was down.`, received: res });
+    if (typeof res === 'string') return ctx.fail({ message: `${why}: a GET failed while every backend but none was down.`, received: res });
     res.expectStatus(200, `${why}: GET ${prefix}/${i} must be answered by a backend (200).`);
     if (sent(b, prefix).length > 0) return i + 1;
   }
@@ -132,6 +133,20 @@ async function untilReaches(ctx: CheckContext, pool: BackendPool, b: Backend, pr
     message: `${why}: backend ${b.name} got none of ${FIND_LIMIT} GETs sent one after another, although its health endpoint has answered 200 for at least two probes. A backend whose health check passes again goes back into rotation.`,
     expected: `${b.name} back in rotation (round robin: 1 of every ${NAMES.length} requests)`,
     received: showCounts(countsOf(pool, prefix)),
+  });
+}
+
+/** GET on `agent` (one keep-alive socket): status and X-Backend; a transport failure fails the check. */
+function keepAliveGet(ctx: CheckContext, agent: Agent, path: string): Promise<{ status: number; backend?: string }> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(`${ctx.server.url}${path}`, { agent, headers: { Connection: 'keep-alive' } }, (res) => {
+      res.resume();
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, backend: [res.headers['x-backend']].flat()[0] }));
+      res.on('error', (err) => reject(new CheckFailure({ message: `GET ${path}: the answer broke off (${err.message}).` })));
+    });
+    req.setTimeout(5000, () => req.destroy(new Error('no answer within 5 s')));
+    req.on('error', (err) => reject(new CheckFailure({ message: `GET ${path} on a reused keep-alive connection failed: ${err.message}.`, received: err.message })));
+    req.end();
   });
 }
 
@@ -159,21 +174,39 @@ async function distribution(ctx: CheckContext, what: string, newConnection: bool
   const prefix = tag(ctx, what);
   const n = NAMES.length * 5;
   const seq: string[] = [];
-  for (let i = 0; i < n; i++) {
-    const res = await ctx.http.get(`${prefix}/${i}`, { newConnection });
-    res.expectStatus(200, `GET ${prefix}/${i} must be forwarded to a backend and answered with its 200.`);
-    seq.push(servedBy(pool, res, `GET ${prefix}/${i}`).name);
+  if (newConnection) {
+    for (let i = 0; i < n; i++) {
+      const res = await ctx.http.get(`${prefix}/${i}`, { newConnection });
+      res.expectStatus(200, `GET ${prefix}/${i} must be forwarded to a backend and answered with its 200.`);
+      seq.push(servedBy(pool, res, `GET ${prefix}/${i}`).name);
+    }
+  } else {
+    // One client connection, kept alive and reused for every request (a pooling client may open several).
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+    try {
+      for (let i = 0; i < n; i++) {
+        const path = `${prefix}/${i}`;
+        const res = await keepAliveGet(ctx, agent, path);
+        if (res.status !== 200) ctx.fail({ message: `GET ${path} (on a reused keep-alive connection) must be forwarded to a backend and answered with its 200.`, expected: 'HTTP 200', received: `HTTP ${res.status}`, reproduce: `curl -i ${ctx.server.url}${path}` });
+        const name = NAMES.find((x) => x === res.backend);
+        if (!name) ctx.fail({ message: `GET ${path}: the answer has no \`X-Backend\` header naming one of the backends (${NAMES.join(', ')}). Pass the backend's response headers back to the client.`, received: `X-Backend: ${res.backend ?? '(missing)'}` });
+        seq.push(name);
+      }
+    } finally {
+      agent.destroy();
+    }
   }
-  ctx.note(`${n} GETs ${newConnection ? 'each on a new connection' : 'on one keep-alive connection'}: ${seq.join(' ')} (${showCounts(countsOf(pool, prefix))})`);
+  ctx.note(`${n} GETs ${newConnection ? 'each on a new connection' : 'on reused keep-alive connections'}: ${seq.join(' ')} (${showCounts(countsOf(pool, prefix))})`);
   const bad = worstWindow(seq, NAMES);
   if (bad) {
     const counts = countsOf(pool, prefix);
-    const one = Object.values(counts).filter((c) => c > 0).length === 1;
-    const cause = one
-      ? newConnection
-        ? 'every request went to the same backend: pick a backend per request, round robin over the backends in rotation'
-        : 'every request on this connection went to the same backend: pick the backend per request, not once per client connection'
-      : 'the backends are not taken in turn: round robin (a counter modulo the number of backends in rotation), not a random choice';
+    const used = Object.values(counts).filter((c) => c > 0).length;
+    const cause =
+      !newConnection && used < NAMES.length
+        ? `only ${used} of the ${NAMES.length} backends got any of these ${n} requests, which the client sent on ${used === 1 ? 'one reused keep-alive connection' : 'a few reused keep-alive connections'}: pick the backend for every request, not once per client connection`
+        : used === 1
+          ? 'every request went to the same backend: pick a backend per request, round robin over the backends in rotation'
+          : 'the backends are not taken in turn: round robin (a counter modulo the number of backends in rotation), not a random choice';
     ctx.fail({
       message: `Requests sent one after another must take the backends in turn: in any run of consecutive requests each of the ${NAMES.length} backends gets its fair share plus or minus one. In requests ${bad.from + 1} to ${bad.to + 1} ${bad.name} got ${bad.count} (fair share ${bad.fair.toFixed(1)}); ${cause}.`,
       expected: `round robin, e.g. ${NAMES.join(' ')} ${NAMES.join(' ')} ...`,
@@ -276,7 +309,7 @@ export default defineLab(
       },
       {
         id: 'per-request',
-        title: 'Requests on one keep-alive connection are balanced too: requests, not connections',
+        title: 'Requests on reused keep-alive connections are balanced too: requests, not connections',
         hint: 'Pick the backend for each request, not once per client connection: many clients keep one connection open for all their requests.',
         async run(ctx) {
           await fresh(ctx, { restart: false });
@@ -304,7 +337,7 @@ export default defineLab(
           for (let i = 0; i < n; i++) {
             const path = `${prefix}/${i}`;
             const res = await attempt(ctx, path, { newConnection: true });
-            if (typeof res === 'string') ctx.fail({ message: 'Every backend is up and answers (with an error status): the balancer must pass the answer back.', received: res });
+            if (typeof res === 'string') return ctx.fail({ message: 'Every backend is up and answers (with an error status): the balancer must pass the answer back.', received: res });
             const b = servedBy(pool, res, `GET ${path}`);
             const want = plan.get(b.name)!;
             const times = pool.requests().filter((r) => r.path === path);
@@ -375,7 +408,7 @@ export default defineLab(
           const n = NAMES.length * 8;
           for (let i = 0; i < n; i++) {
             const res = await attempt(ctx, `${drain}/${i}`, { newConnection: true });
-            if (typeof res === 'string') ctx.fail({ message: `Four backends are healthy; a GET must be answered.`, received: res });
+            if (typeof res === 'string') return ctx.fail({ message: `Four backends are healthy; a GET must be answered.`, received: res });
             res.expectStatus(200, `GET ${drain}/${i} must be answered by a healthy backend (200).`);
           }
           const counts = countsOf(pool, drain);
@@ -443,7 +476,7 @@ export default defineLab(
                 const why = hit
                   ? `Backend ${bad.name} reset the connection of ${method} ${path}. ${method} is idempotent: retry it once on another backend and answer what that one answers.`
                   : `${method} ${path} did not even reach the backend that resets connections (${bad.name}); every other backend answers 200.`;
-                if (typeof res === 'string') ctx.fail({ message: why, expected: 'HTTP 200 from another backend', received: res });
+                if (typeof res === 'string') return ctx.fail({ message: why, expected: 'HTTP 200 from another backend', received: res });
                 res.fail(why, 'HTTP 200 from another backend');
               }
               if (!hit) continue;
@@ -485,7 +518,7 @@ export default defineLab(
             const hit = sent(bad, prefix).some((r) => r.path === path);
             const at = pool.requests().filter((r) => r.path === path);
             if (!hit) {
-              if (typeof res === 'string') ctx.fail({ message: `POST ${path} went to a backend that answers normally, yet it failed.`, received: res });
+              if (typeof res === 'string') return ctx.fail({ message: `POST ${path} went to a backend that answers normally, yet it failed.`, received: res });
               res.expectStatus(200, `POST ${path} went to a backend that answers 200: pass its answer back.`);
               continue;
             }
@@ -493,7 +526,7 @@ export default defineLab(
               expected: `POST sent once (to ${bad.name}), then 502`,
               received: at.map((r) => r.backend).join(' then '),
             });
-            if (typeof res === 'string') ctx.fail({ message: `POST ${path} met a reset connection at ${bad.name}: answer 502 Bad Gateway (do not drop the client's connection).`, expected: 'HTTP 502', received: res });
+            if (typeof res === 'string') return ctx.fail({ message: `POST ${path} met a reset connection at ${bad.name}: answer 502 Bad Gateway (do not drop the client's connection).`, expected: 'HTTP 502', received: res });
             res.expectStatus(502, `POST ${path} met a reset connection at ${bad.name} and must not be retried: answer 502 Bad Gateway.`);
             ctx.note(`POST ${path} reset by ${bad.name}: 502, not retried`);
             return;
@@ -514,7 +547,7 @@ export default defineLab(
           const n = NAMES.length * 12;
           for (let i = 0; i < n; i++) {
             const res = await attempt(ctx, `${prefix}/${i}`, { newConnection: true });
-            if (typeof res === 'string') ctx.fail({ message: `Backend ${bad.name} resets connections and the others answer 200: a GET must be answered (200, or 502 if it was not retried), not cut.`, received: res });
+            if (typeof res === 'string') return ctx.fail({ message: `Backend ${bad.name} resets connections and the others answer 200: a GET must be answered (200, or 502 if it was not retried), not cut.`, received: res });
             res.expectStatus([200, 502], `GET ${prefix}/${i}: the backends answer 200 except ${bad.name}, which resets connections.`);
           }
           const got = sent(bad, prefix);
@@ -545,7 +578,7 @@ export default defineLab(
           const seen: string[] = [];
           for (let i = 0; !unavailable; i++) {
             const res = await attempt(ctx, `${prefix}/${i}`, { newConnection: true });
-            if (typeof res === 'string') ctx.fail({ message: 'Every backend is stopped: answer 503 (or 502 while it finds out), do not drop the connection.', received: res });
+            if (typeof res === 'string') return ctx.fail({ message: 'Every backend is stopped: answer 503 (or 502 while it finds out), do not drop the connection.', received: res });
             seen.push(String(res.status));
             if (res.status === 503) unavailable = res;
             else if (res.status !== 502) res.fail('Every backend is stopped (connections refused): the answer is 502 while a request meets a dead backend, then 503 once none is in rotation.', 'HTTP 503 (or 502)');

@@ -120,7 +120,8 @@ function probe(b: Backend): void {
     b.probing = false;
     b.up = healthy;
   };
-  const req = request({ host: b.host, port: b.port, path: healthPath, agent: false, timeout: Math.max(1000, intervalMs * 2) }, (res) => {
+  // A generous timeout: a busy machine can take a while to answer, and a probe that times out takes the backend out.
+  const req = request({ host: b.host, port: b.port, path: healthPath, agent: false, timeout: Math.max(2000, intervalMs * 2) }, (res) => {
     res.resume();
     done(res.statusCode !== undefined && res.statusCode >= 200 && res.statusCode < 300);
   });
