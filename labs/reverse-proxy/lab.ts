@@ -422,7 +422,10 @@ export default defineLab(
               }
               throw err;
             }
-            const loop = a.status === 502 || a.status === 504 ? ' A 502/504 here means your proxy forwarded it somewhere: to itself, in a loop?' : '';
+            const loop =
+              a.status !== 404 && a.status !== 400 && routes.pool.requests().length === 0
+                ? ` No backend received it, yet your proxy answered ${a.status}: did it forward the request to itself? In such a loop every hop appends to X-Forwarded-For until the headers are too large (431) or the first hop times out (504).`
+                : '';
             check(a.status === 404 && routes.pool.requests().length === 0, `GET ${path} matches no route (a prefix matches only when the path starts with all of it, trailing slash included), so your proxy must answer 404 itself without contacting any backend.${loop}`, {
               expected: 'HTTP 404, no backend contacted',
               received: `HTTP ${a.status}; ${whoGot(routes)}`,
