@@ -341,7 +341,7 @@ async function waitUntil(cond: () => boolean, ms: number, signal: AbortSignal): 
 
 /** Writes `chunk` and waits for 'drain' when the socket buffer is full. */
 function write(req: ClientRequest, chunk: Buffer): Promise<void> {
-  if (req.write(chunk)) return Promise.resolve();
+  if (req.destroyed || req.write(chunk)) return Promise.resolve();
   return new Promise((resolve) => {
     const done = () => {
       req.off('drain', done);
@@ -406,7 +406,8 @@ export default defineLab(
             expectStatus(a, 200, `${c.method} ${c.path}: the backend answered 200 (its JSON echo), so your proxy must answer 200 with it.`);
             check(a.headers['x-backend'] === c.to.backend.name, `The backend's answer (with its header X-Backend: ${c.to.backend.name}) must reach the client.`, { expected: `X-Backend: ${c.to.backend.name}`, received: describeAnswer(a), answer: a });
           }
-          const unknown = ctx.random.word(5, 8);
+          let unknown = ctx.random.word(5, 8);
+          while ([outer, inner, other].some((r) => `/${unknown}/`.startsWith(r.prefix))) unknown = ctx.random.word(5, 8);
           const misses = [`/${unknown}/${id}`, outer.prefix.slice(0, -1), `${outer.prefix.slice(0, -1)}x/${id}`, '/'];
           for (const path of misses) {
             for (const b of routes.pool.backends) b.requests.length = 0;
@@ -763,7 +764,7 @@ export default defineLab(
               timeoutMs: 40_000,
               write: async (req) => {
                 req.flushHeaders();
-                for (let i = 0; i < UPLOAD_BYTES / MB; i++) {
+                for (let i = 0; i < UPLOAD_BYTES / MB && !req.destroyed; i++) {
                   // Piece i of 1 MB: the block with its index in the first 4 bytes, so no two are alike.
                   const piece = Buffer.from(block);
                   piece.writeUInt32BE(i, 0);
@@ -832,7 +833,12 @@ export default defineLab(
                 if (i === 0) {
                   // Pause after the first megabyte until the client has some of it (or 5 s).
                   clientFirstEarly = await Promise.race([firstBytePromise.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), 5000))]);
-                } else if (!ok) await new Promise((r) => res.once('drain', r));
+                } else if (!ok && !res.destroyed) {
+                  await new Promise((r) => {
+                    res.once('drain', r);
+                    res.once('close', r);
+                  });
+                }
                 if (res.destroyed) return;
               }
               res.end();
