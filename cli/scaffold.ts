@@ -8,7 +8,7 @@ import type { Lab } from '../grader/types.ts';
 export const ROOT = resolve(import.meta.dirname, '..');
 export const TEMPLATES_DIR = join(ROOT, 'templates');
 /** Files stored without their dot so packaging keeps them; renamed on scaffold. */
-const DOTFILES: Record<string, string> = { gitignore: '.gitignore', dockerignore: '.dockerignore' };
+const DOTFILES: Record<string, string> = { gitignore: '.gitignore', dockerignore: '.dockerignore', 'dot-env': '.env' };
 
 export interface ScaffoldOptions {
   lab: Lab;

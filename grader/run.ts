@@ -88,6 +88,8 @@ export function selectChecks(lab: Lab, only?: string[]): CheckDefinition[] {
 }
 
 export function runLab(options: RunOptions): LabRun {
+  // A lab about the image itself (containerize) always runs in Docker.
+  if (options.lab.runtime === 'docker') options = { ...options, runtime: 'docker' };
   const checks = selectChecks(options.lab, options.only);
   const emitter = new EventEmitter();
   const controller = new AbortController();
@@ -576,6 +578,11 @@ async function execute(
         if (!balancer) throw new GraderError('LAB_INVALID', `ctx.balancer: lab "${lab.id}" must declare \`replicas\` to use it.`);
         const b = balancer;
         return { url: b.url, counts: () => [...b.counts], resetCounts: () => b.resetCounts() };
+      },
+      projectDir: options.dir,
+      get image() {
+        if (!runtime) throw new GraderError('LAB_INVALID', `ctx.image: lab "${lab.id}" must declare \`runtime: 'docker'\` to use it.`);
+        return runtime.imageControl(() => server);
       },
       get sse() {
         sseProbe ??= new SseProbeClass(`http://127.0.0.1:${port}`, checkSignal);

@@ -70,6 +70,12 @@ export interface LabDefinition {
    * ctx.http's base); ctx.instances drives each; ctx.balancer is the grader's load balancer in front of them.
    */
   replicas?: number;
+  /**
+   * 'docker': a lab about the image itself (containerize). Every run builds the learner's Dockerfile and runs
+   * the server from it, with no init process of the grader's (the image's own PID 1 gets the signals), and
+   * checks can inspect the image (ctx.image).
+   */
+  runtime?: 'docker';
   env?: Record<string, EnvKnob>;
   /** Budget for the server to start listening (default 20 s). */
   readyTimeoutMs?: number;
@@ -128,6 +134,40 @@ export interface BalancerControl {
   /** Requests sent to each instance since the last resetCounts() (index = INSTANCE_ID - 1). */
   counts(): number[];
   resetCounts(): void;
+}
+
+/** What the image is made of, from `docker image inspect` and `docker history`. */
+export interface ImageFacts {
+  /** Config.User ('' = root). */
+  user: string;
+  workingDir: string;
+  exposedPorts: string[];
+  /** Config.Healthcheck.Test, e.g. ['CMD', 'node', 'healthcheck.js'] (undefined: none). */
+  healthcheck?: string[];
+  entrypoint: string[];
+  cmd: string[];
+  sizeBytes: number;
+  /** Layer digests (RootFS.Layers), base image first. */
+  layers: string[];
+  /** The build steps, oldest first: the instruction that made each and the bytes it added. */
+  history: { createdBy: string; sizeBytes: number; emptyLayer: boolean }[];
+}
+
+export interface ImageControl {
+  readonly tag: string;
+  /** How long the run's build took, in ms. */
+  readonly buildMs: number;
+  facts(): Promise<ImageFacts>;
+  /** Size of another local image (e.g. the base) in bytes, undefined if it is not there. */
+  sizeOf(image: string): Promise<number | undefined>;
+  /** Runs a command in the running container (as the image's user); its exit code and output. */
+  exec(cmd: string[]): Promise<{ code: number; output: string }>;
+  /** The running container's health: 'starting' | 'healthy' | 'unhealthy', undefined without a HEALTHCHECK. */
+  health(): Promise<string | undefined>;
+  /** The files `docker build` sends as context (after .dockerignore), relative to the project. */
+  context(): string[];
+  /** Builds the project again (after a check changed a file) under another tag; its facts and how long it took. Removed at teardown. */
+  rebuild(): Promise<{ facts: ImageFacts; ms: number; output: string[] }>;
 }
 
 export interface ExitInfo {
@@ -198,6 +238,10 @@ export interface CheckContext {
   readonly instances: InstanceControl[];
   /** The grader's load balancer in front of the replicas (labs that declare `replicas`). */
   readonly balancer: BalancerControl;
+  /** The learner's project folder (a check that edits a file must restore it). */
+  readonly projectDir: string;
+  /** The image the run built from the learner's Dockerfile (labs that declare `runtime: 'docker'`). */
+  readonly image: ImageControl;
   /** WebSocket clients on the learner's server (ws://127.0.0.1:PORT); every one still open is closed when the check ends. */
   readonly ws: WsProbe;
   /** Server-Sent Events streams from the learner's server; every one still open is closed when the check ends. */

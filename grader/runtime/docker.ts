@@ -19,7 +19,8 @@ import { connect } from 'node:net';
 import { PassThrough } from 'node:stream';
 import type Dockerode from 'dockerode';
 import type { ContainerRuntimeClient } from 'testcontainers';
-import type { ExitInfo } from '../types.ts';
+import type { ExitInfo, ImageControl, ImageFacts } from '../types.ts';
+import { CheckFailure } from '../errors.ts';
 import { dockerClient, dockerNamespace, dockerStatus, ensureSharedNetwork, noDockerForRuntime, removeSharedNetworkIfUnused, resourceLabels } from '../services/docker.ts';
 import { DOCKER_HOST_ALIAS } from '../services/service.ts';
 import type { ReadyOutcome } from './local.ts';
@@ -55,6 +56,8 @@ export interface DockerRuntimeOptions {
   removeNetwork?: boolean;
   /** Progress of the build (reported like a service: starting, then ready). */
   onBuild?: (state: 'starting' | 'ready', ms?: number) => void;
+  /** Run the container with Docker's init as PID 1 (default true); false: the image's own PID 1 gets the signals. */
+  init?: boolean;
 }
 
 export class DockerRuntime {
@@ -65,6 +68,9 @@ export class DockerRuntime {
   private readonly leftoverImages: string[] = [];
   private imageBuilt = false;
   private readonly namespace: string;
+  /** Images of rebuilds (ctx.image.rebuild()), removed at dispose(). */
+  private readonly extraImages: string[] = [];
+  buildMs = 0;
 
   constructor(private readonly options: DockerRuntimeOptions) {
     this.namespace = options.namespace ?? dockerNamespace();
@@ -92,10 +98,10 @@ export class DockerRuntime {
     await Promise.all([this.build(signal), ensureSharedNetwork(client, this.namespace).then((id) => (this.networkId = id))]);
   }
 
-  private async build(signal: AbortSignal): Promise<void> {
+  private async build(signal: AbortSignal, tag = this.image): Promise<string[]> {
     const docker = this.client!.container.dockerode;
     const t0 = performance.now();
-    this.options.onBuild?.('starting');
+    if (tag === this.image) this.options.onBuild?.('starting');
     const files = contextFiles(this.options.dir);
     const output: string[] = [];
     const timeoutMs = this.options.buildTimeoutMs ?? DEFAULT_BUILD_TIMEOUT_MS;
@@ -106,9 +112,10 @@ export class DockerRuntime {
         { context: this.options.dir, src: files },
         // BuildKit (version 2) keeps its layer cache outside the image, so removing the image after the run
         // still leaves the next build cached. rm/forcerm: the classic builder removes its step containers.
-        { t: this.image, labels, version, rm: true, forcerm: true, abortSignal: abort } as Dockerode.ImageBuildOptions,
+        { t: tag, labels, version, rm: true, forcerm: true, abortSignal: abort } as Dockerode.ImageBuildOptions,
       );
-      this.imageBuilt = true; // a tag may exist from here on: dispose() removes it
+      if (tag === this.image) this.imageBuilt = true; // a tag may exist from here on: dispose() removes it
+      else this.extraImages.push(tag);
       let error: string | undefined;
       const reader = buildOutputReader(
         (l) => {
@@ -147,12 +154,87 @@ export class DockerRuntime {
     } catch (err) {
       if (!abort.aborted) throw new BuildFailure(`Docker could not build your Dockerfile: ${(err as Error).message}`, output);
     }
-    if (signal.aborted) return;
+    if (signal.aborted) return output;
     if (abort.aborted) throw new BuildFailure(`Building your Dockerfile took longer than ${Math.round(timeoutMs / 1000)} s.`, output);
     if (error) throw new BuildFailure(`Your Dockerfile did not build: ${error.trim()}`, output);
-    const exists = await docker.getImage(this.image).inspect().then(() => true, () => false);
+    const exists = await docker.getImage(tag).inspect().then(() => true, () => false);
     if (!exists) throw new BuildFailure('Docker finished the build but no image came out of it.', output);
-    this.options.onBuild?.('ready', Math.round(performance.now() - t0));
+    const ms = Math.round(performance.now() - t0);
+    if (tag === this.image) {
+      this.buildMs = ms;
+      this.options.onBuild?.('ready', ms);
+    }
+    return output;
+  }
+
+  private async imageFacts(tag: string): Promise<ImageFacts> {
+    const docker = this.client!.container.dockerode;
+    const image = docker.getImage(tag);
+    const [info, history] = await Promise.all([image.inspect(), image.history() as Promise<{ CreatedBy?: string; Size?: number; Id?: string }[]>]);
+    const config = info.Config ?? ({} as Dockerode.ImageInspectInfo['Config']);
+    return {
+      user: config.User ?? '',
+      workingDir: config.WorkingDir ?? '',
+      exposedPorts: Object.keys(config.ExposedPorts ?? {}),
+      healthcheck: (config as { Healthcheck?: { Test?: string[] } }).Healthcheck?.Test,
+      entrypoint: ([] as string[]).concat(config.Entrypoint ?? []),
+      cmd: ([] as string[]).concat(config.Cmd ?? []),
+      sizeBytes: info.Size,
+      layers: info.RootFS?.Layers ?? [],
+      history: [...history].reverse().map((h) => ({ createdBy: h.CreatedBy ?? '', sizeBytes: h.Size ?? 0, emptyLayer: (h.Size ?? 0) === 0 })),
+    };
+  }
+
+  /** ctx.image for this run; `current` is the server the run has now (the container to exec in). */
+  imageControl(current: () => ServerInstance): ImageControl {
+    const docker = () => this.client!.container.dockerode;
+    const container = () => {
+      const s = current();
+      const id = s instanceof DockerServer ? s.containerId : undefined;
+      if (!id) throw new CheckFailure({ message: 'Your container is not running (it exited or was never created), so the grader cannot look inside it.' });
+      return docker().getContainer(id);
+    };
+    return {
+      tag: this.image,
+      buildMs: this.buildMs,
+      facts: () => this.imageFacts(this.image),
+      sizeOf: async (ref) => {
+        try {
+          return (await docker().getImage(ref).inspect()).Size;
+        } catch {
+          return undefined;
+        }
+      },
+      exec: async (cmd) => {
+        const exec = await container().exec({ Cmd: cmd, AttachStdout: true, AttachStderr: true });
+        const stream = await exec.start({ hijack: true, stdin: false });
+        const out = new PassThrough();
+        const chunks: Buffer[] = [];
+        out.on('data', (c: Buffer) => chunks.push(c));
+        docker().modem.demuxStream(stream, out, out);
+        await new Promise<void>((resolve) => {
+          stream.on('end', resolve);
+          stream.on('close', resolve);
+          stream.on('error', () => resolve());
+        });
+        const info = await exec.inspect();
+        return { code: info.ExitCode ?? -1, output: Buffer.concat(chunks).toString('utf8') };
+      },
+      health: async () => {
+        const info = await container().inspect();
+        return (info.State as { Health?: { Status?: string } }).Health?.Status;
+      },
+      context: () => contextFiles(this.options.dir),
+      rebuild: async () => {
+        const tag = `${this.image}-rebuild${this.extraImages.length + 1}`;
+        const t0 = performance.now();
+        const output = await this.build(AbortSignal.timeout(DEFAULT_BUILD_TIMEOUT_MS), tag).catch((err: unknown) => {
+          if (err instanceof BuildFailure) throw new CheckFailure({ message: `Building your project again failed: ${err.message}`, received: err.output.slice(-BUILD_TAIL).join('\n') });
+          throw err;
+        });
+        return { facts: await this.imageFacts(tag), ms: Math.round(performance.now() - t0), output };
+      },
+    };
   }
 
   createServer(spec: ServerSpec): ServerInstance {
@@ -171,6 +253,7 @@ export class DockerRuntime {
       labels: resourceLabels('app', this.namespace, this.options.runId),
       onLine: spec.onLine,
       onCreated: (id) => this.containers.add(id),
+      init: this.options.init ?? true,
     });
   }
 
@@ -181,6 +264,7 @@ export class DockerRuntime {
     const docker = client.container.dockerode;
     await Promise.all([...this.containers].map((id) => docker.getContainer(id).remove({ force: true, v: true }).catch(ignoreMissing)));
     this.containers.clear();
+    for (const tag of this.extraImages.splice(0)) await docker.getImage(tag).remove({ force: true }).catch(() => {});
     if (this.imageBuilt) {
       await docker.getImage(this.image).remove({ force: true }).catch(ignoreMissing);
       // The classic builder leaves the images of the steps that succeeded when a later step fails.
@@ -237,6 +321,7 @@ interface DockerServerOptions {
   labels: Record<string, string>;
   onLine: (stream: 'stdout' | 'stderr', line: string) => void;
   onCreated: (id: string) => void;
+  init: boolean;
 }
 
 /** One container of the learner's image: started, watched, stopped and removed like a local process. */
@@ -262,6 +347,10 @@ class DockerServer implements ServerInstance {
     return this.booting !== undefined && this.exitInfo === undefined;
   }
 
+  get containerId(): string | undefined {
+    return this.running ? this.container?.id : undefined;
+  }
+
   start(): void {
     this.startedAt = performance.now();
     this.booting = this.boot().catch((err: unknown) => {
@@ -282,7 +371,7 @@ class DockerServer implements ServerInstance {
         PortBindings: { [containerPort]: [{ HostPort: String(port) }] },
         NetworkMode: network,
         // An init process as PID 1 forwards signals and reaps zombies, as on a real host.
-        Init: true,
+        Init: this.options.init,
         // A server the user runs on this machine (LABS_DATABASE_URL=...localhost...) is reached under this name.
         ExtraHosts: [`${DOCKER_HOST_ALIAS}:host-gateway`],
       },

@@ -54,6 +54,8 @@ export async function prepareRun(o: PrepareOptions): Promise<Prepared> {
         runId,
         labEnvKeys: Object.keys(o.labEnv),
         removeNetwork: !(o.keepServices ?? keepServicesWarm()),
+        // A lab about the image (containerize) runs it as `docker run` would: the image's own PID 1.
+        init: o.lab.runtime !== 'docker',
         onBuild: (state, ms) => o.emit({ type: 'service', name: 'docker build', state, ms }),
       });
       await out.runtime.prepare(o.signal);

@@ -1,0 +1,3 @@
+#!/bin/sh
+echo "starting the app"
+node src/server.js
