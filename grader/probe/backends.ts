@@ -74,6 +74,8 @@ export class Backend {
     private readonly started: number,
     /** Requests to this path answer health: 200 {"status":"ok"} while healthy, 503 otherwise (never counted in `requests`). */
     readonly healthPath: string | undefined,
+    /** How long an idle keep-alive connection stays open (ms). */
+    private readonly keepAliveTimeoutMs = 5000,
   ) {}
 
   /** Requests whose response has not ended yet. */
@@ -107,7 +109,7 @@ export class Backend {
   /** Listens (again) on its port. */
   async start(): Promise<void> {
     if (this.listening) return;
-    const server = createServer({ keepAliveTimeout: 5000 }, (req, res) => this.onRequest(req, res));
+    const server = createServer({ keepAliveTimeout: this.keepAliveTimeoutMs }, (req, res) => this.onRequest(req, res));
     server.on('connection', (s) => {
       this.connections++;
       (s as Socket & { backendConnection?: number }).backendConnection = this.connections;
@@ -286,6 +288,12 @@ export class BackendPool {
 export interface HostBackendsOptions {
   /** A path answered as a health endpoint (see Backend.setHealthy). */
   healthPath?: string;
+  /**
+   * How long a backend keeps an idle keep-alive connection open (default 5000 ms). A backend closing an idle
+   * connection just as the proxy reuses it makes that request fail (a 502 the proxy is right to give); a value
+   * longer than a run keeps that race out of checks that are not about it.
+   */
+  keepAliveTimeoutMs?: number;
 }
 
 /** Hosts one backend per name for this run (closed at teardown). */
@@ -302,7 +310,7 @@ export async function hostBackends(run: EnvContext, names: string[], options: Ho
     });
     const port = (probe.address() as AddressInfo).port;
     await new Promise<void>((resolve) => probe.close(() => resolve()));
-    const b = new Backend(name, port, `http://${urlHost}:${port}`, bind, started, options.healthPath);
+    const b = new Backend(name, port, `http://${urlHost}:${port}`, bind, started, options.healthPath, options.keepAliveTimeoutMs);
     await b.start();
     backends.push(b);
   }

@@ -30,6 +30,8 @@ async function hostRoutes(r: Random, run: EnvContext): Promise<string> {
   const w2 = `${r.word(2, 3)}${r.int(1, 9)}`;
   const otherFirst = r.bool();
   return backends.host(run, ['outer', 'inner', 'other'], {
+    // Longer than a run: a backend closing an idle connection as the proxy reuses it would fail a request by chance.
+    keepAliveTimeoutMs: 120_000,
     format: (pool) => {
       const [outer, inner, other] = pool.backends;
       const routes = [`/${w1}/=${outer.url}`, `/${w1}/${w2}/=${inner.url}`];
