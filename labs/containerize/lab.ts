@@ -151,8 +151,9 @@ export default defineLab(
           const t0 = performance.now();
           let status: string | undefined;
           while (performance.now() - t0 < HEALTHY_WITHIN_MS) {
+            // 'unhealthy' can still turn healthy (Docker keeps probing): only the deadline ends the wait.
             status = await ctx.image.health();
-            if (status === 'healthy' || status === 'unhealthy') break;
+            if (status === 'healthy') break;
             await ctx.sleep(250);
           }
           if (status !== 'healthy') {
