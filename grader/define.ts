@@ -70,3 +70,11 @@ export function validateLab(def: LabDefinition): void {
     if (typeof c.run !== 'function') fail(`${at}.run`, 'an async function (ctx) => void', c.run);
   });
 }
+
+/** What a run of the lab starts of the learner's, in a few words (for `labs info` and the terminal UI). */
+export function describeRuns(lab: Pick<LabDefinition, 'roles' | 'replicas' | 'runtime'>): string {
+  if (lab.runtime === 'docker') return 'your Dockerfile, built and run in Docker';
+  if (lab.replicas && lab.replicas > 1) return `${lab.replicas} replicas of your server, behind the grader's load balancer`;
+  if (lab.roles && lab.roles.length > 1) return `your processes: ${lab.roles.join(', ')}`;
+  return 'your server';
+}

@@ -1,5 +1,5 @@
 // The engine's public API: what labs and front ends may import.
-export { defineLab, validateLab } from './define.ts';
+export { defineLab, validateLab, describeRuns } from './define.ts';
 export { CheckFailure, GraderError, type FailureDetails, type GraderErrorCode } from './errors.ts';
 // runLab lives in ./run.ts (front ends import it from there): labs must load without the runtime.
 export type { LabRun, RunOptions } from './run.ts';

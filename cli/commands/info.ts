@@ -1,6 +1,7 @@
 import { loadLab } from '../../labs/index.ts';
 import { palette, shouldColour } from '../../grader/report/colour.ts';
 import { TRACK_TITLES } from './list.ts';
+import { describeRuns } from '../../grader/define.ts';
 
 export async function runInfo(id: string): Promise<number> {
   const lab = await loadLab(id);
@@ -12,6 +13,7 @@ export async function runInfo(id: string): Promise<number> {
     `${c.dim('Track:')}      ${TRACK_TITLES[lab.track]}`,
     `${c.dim('Difficulty:')} ${lab.difficulty}, about ${lab.estimatedMinutes} min`,
     `${c.dim('Questions:')}  ${lab.questions.join(', ')} (see \`labs questions\`)`,
+    `${c.dim('Runs:')}       ${describeRuns(lab)}`,
     `${c.dim('Services:')}   ${lab.services.length ? lab.services.join(', ') : 'none'}`,
   ];
   const knobs = Object.entries(lab.env);

@@ -2,6 +2,7 @@
 // selection, help, hints, and which screen is showing. Pure reducer + selectors + key mapping; the hook
 // (use-home-input.ts) turns keys into actions and the component renders. Unit-tested without ink.
 import { TRACKS, type Lab, type Track } from '../../grader/types.ts';
+import { describeRuns } from '../../grader/define.ts';
 import { labStatus, type LabRecord, type LabStatus } from '../progress.ts';
 import { TRACK_TITLES } from '../commands/list.ts';
 
@@ -16,6 +17,8 @@ export interface LabItem {
   estimatedMinutes: number;
   questions: number[];
   services: string[];
+  /** What a run starts (describeRuns). */
+  runs: string;
   checks: number;
   record?: LabRecord;
   status: LabStatus;
@@ -73,6 +76,7 @@ export function toItem(lab: Lab, record: LabRecord | undefined): LabItem {
     estimatedMinutes: lab.estimatedMinutes,
     questions: lab.questions,
     services: lab.services,
+    runs: describeRuns(lab),
     checks: lab.checks.length,
     record,
     status: labStatus(record, lab.checks.length),

@@ -11,6 +11,7 @@ function item(id: string, track: LabItem['track'], extra: Partial<LabItem> = {})
     estimatedMinutes: 30,
     questions: [1],
     services: [],
+    runs: 'your server',
     checks: 5,
     status: { kind: 'new' },
     ...extra,

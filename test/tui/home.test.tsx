@@ -100,7 +100,8 @@ describe('HomeApp', () => {
     expect(f).toMatch(/Foundations[\s\S]*❯ http-basics +new[\s\S]*Data[\s\S]*sql-crud +started/);
     expect(f).toContain('HTTP basics: your first server');
     expect(f).toContain('Difficulty beginner, about 30 min');
-    expect(f).toContain('Services   none (just your server)');
+    expect(f).toContain('Runs       your server');
+    expect(f).toContain('Services   none');
     expect(f).toContain('31. What is a backend in web development?');
     expect(f).toContain('Enter start it in ./http-basics');
 

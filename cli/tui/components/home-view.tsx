@@ -102,7 +102,8 @@ export function Details({
         <Field name="Difficulty">
           {lab.difficulty}, about {lab.estimatedMinutes} min
         </Field>
-        <Field name="Services">{lab.services.length ? lab.services.join(', ') : 'none (just your server)'}</Field>
+        <Field name="Runs">{lab.runs}</Field>
+        <Field name="Services">{lab.services.length ? lab.services.join(', ') : 'none'}</Field>
         <Field name="Checks">{String(lab.checks)}</Field>
         <Field name="Status">
           <StatusText status={lab.status} />
