@@ -775,7 +775,7 @@ export default defineLab(
                   }
                   hash.update(piece);
                   for (let off = 0; off < MB; off += 64 * 1024) await write(req, piece.subarray(off, off + 64 * 1024));
-                  sent += MB;
+                  if (!req.destroyed) sent += MB;
                 }
               },
             });
@@ -785,6 +785,11 @@ export default defineLab(
           sample();
           const sha = hash.digest('hex');
           const got = other.backend.requests[0];
+          check(sent === UPLOAD_BYTES, `POST ${path}: your proxy answered HTTP ${a.status} after the client had sent only ${mb(sent)} of ${mb(UPLOAD_BYTES)}, and closed the connection. It must forward the whole body and answer with the backend's answer (UPSTREAM_TIMEOUT_MS counts from the end of the request, not while the body is still being sent).`, {
+            expected: `the backend's 200 after the whole ${mb(UPLOAD_BYTES)}`,
+            received: describeAnswer(a),
+            answer: a,
+          });
           check(reachedEarly, `The backend received no byte of the upload while the client was still sending it: the grader sent ${mb(UPLOAD_BYTES - heldBack)} and waited 5 s before the last ${mb(heldBack)}, and nothing had arrived. Your proxy buffers the whole body before forwarding it; stream it instead (pipe it as it arrives).`, {
             expected: `the first body bytes at the backend before the client's last ${mb(heldBack)}`,
             received: got ? `the backend got the request only after the client finished (its first body byte came when the whole ${mb(UPLOAD_BYTES)} had been sent)` : 'no request at the backend',

@@ -133,7 +133,8 @@ class Proxy(BaseHTTPRequestHandler):
         if chunked and self.headers.get("Content-Length") is None:
             headers.append(("Transfer-Encoding", "chunked"))
 
-        conn = HTTPConnection(host, port, timeout=TIMEOUT_S)
+        # No timeout while connecting and sending: UPSTREAM_TIMEOUT_MS counts from the end of the request.
+        conn = HTTPConnection(host, port)
         try:
             try:
                 conn.putrequest(self.command, target, skip_host=True, skip_accept_encoding=True)
@@ -144,7 +145,8 @@ class Proxy(BaseHTTPRequestHandler):
                     conn.send(b"%x\r\n%s\r\n" % (len(piece), piece) if chunked else piece)
                 if chunked:
                     conn.send(b"0\r\n\r\n")
-                # The socket timeout bounds the wait for the response headers.
+                # The request is sent: now the socket timeout bounds the wait for the response headers.
+                conn.sock.settimeout(TIMEOUT_S)
                 resp = conn.getresponse()
             except (socket.timeout, TimeoutError):
                 self.close_connection = True
