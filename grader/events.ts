@@ -30,7 +30,7 @@ export interface RunResult {
   /** Set when status is error: why the checks could not run. */
   message?: string;
   checks: CheckResult[];
-  timings: { totalMs: number; servicesMs?: number; readyMs?: number; checksMs?: number; teardownMs?: number };
+  timings: { totalMs: number; servicesMs?: number; /** --runtime docker: building the image. */ buildMs?: number; readyMs?: number; checksMs?: number; teardownMs?: number };
   serverOutput: string[];
   port?: number;
   startCommand: string;

@@ -28,7 +28,7 @@ export interface JsonResult {
   lab: string;
   seed: number;
   duration_ms: number;
-  phases_ms: { services: number | null; ready: number | null; checks: number | null; teardown: number | null };
+  phases_ms: { services: number | null; build: number | null; ready: number | null; checks: number | null; teardown: number | null };
   exit_code: number;
 }
 
@@ -72,7 +72,7 @@ export function toJson(result: RunResult): JsonResult {
     seed: result.seed,
     duration_ms: result.timings.totalMs,
     // where the time went: services (database ready), ready (the server's start-to-ready), checks, teardown
-    phases_ms: { services: result.timings.servicesMs ?? null, ready: result.timings.readyMs ?? null, checks: result.timings.checksMs ?? null, teardown: result.timings.teardownMs ?? null },
+    phases_ms: { services: result.timings.servicesMs ?? null, build: result.timings.buildMs ?? null, ready: result.timings.readyMs ?? null, checks: result.timings.checksMs ?? null, teardown: result.timings.teardownMs ?? null },
     exit_code: result.exitCode,
   };
 }

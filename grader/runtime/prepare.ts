@@ -59,6 +59,7 @@ export async function prepareRun(o: PrepareOptions): Promise<Prepared> {
         onBuild: (state, ms) => o.emit({ type: 'service', name: 'docker build', state, ms }),
       });
       await out.runtime.prepare(o.signal);
+      o.timings.buildMs = out.runtime.buildMs;
     }
   } catch (err) {
     if (o.signal.aborted) return out;

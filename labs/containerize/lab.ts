@@ -161,10 +161,10 @@ export default defineLab(
             throw new CheckFailure({
               message: `Your container did not turn healthy within ${HEALTHY_WITHIN_MS / 1000} s (status: ${status ?? 'none'}) although the app answers GET /health. Run the health command yourself in the container: it exited ${probe.code}${/not found/.test(probe.output) ? ' (a program the image does not have: node:20-slim has no curl or wget)' : ''}.`,
               expected: 'health status "healthy"',
-              received: `${status ?? 'none'}; the command ${show(test)} printed ${show(probe.output.trim().slice(0, 200))}`,
+              received: `${status ?? 'none'}; the command ${JSON.stringify(test)} printed ${show(probe.output.trim().slice(0, 200))}`,
             });
           }
-          ctx.note(`healthy after ${Math.round(performance.now() - t0)} ms (${show(test).slice(0, 80)})`);
+          ctx.note(`healthy after ${Math.round(performance.now() - t0)} ms (${JSON.stringify(test).slice(0, 100)})`);
         },
       },
       {
