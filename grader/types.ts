@@ -107,24 +107,17 @@ export interface ProcessControl {
   resume(): void;
 }
 
-/** One replica of the learner's server (labs with `replicas`): ctx.instances[i], i = INSTANCE_ID - 1. */
-export interface InstanceControl {
+/**
+ * One replica of the learner's server (labs with `replicas`): ctx.instances[i], i = INSTANCE_ID - 1. Driven like
+ * a role's process, except that restart() waits until it listens again, and the grader's balancer skips it
+ * while it is paused or stopped.
+ */
+export interface InstanceControl extends Omit<ProcessControl, 'role'> {
   /** INSTANCE_ID, 1-based. */
   readonly id: number;
   readonly port: number;
   /** http://127.0.0.1:PORT of this instance (give it to ctx.http to talk to it directly). */
   readonly url: string;
-  readonly running: boolean;
-  readonly pid: number | undefined;
-  output(): string[];
-  waitForOutput(match: RegExp | ((line: string) => boolean), timeoutMs: number): Promise<string | undefined>;
-  /** SIGKILL (default) or another signal to its process group, and waits for the exit (SIGTERM: up to 10 s). */
-  kill(signal?: NodeJS.Signals): Promise<ExitInfo>;
-  /** Stops it if it runs, starts it again on the same port, and waits until it listens. */
-  restart(): Promise<void>;
-  /** SIGSTOP / SIGCONT to its process group (the grader's balancer skips it while paused). */
-  pause(): void;
-  resume(): void;
 }
 
 /** The grader's load balancer in front of the replicas: each request to the next running instance in turn. */
