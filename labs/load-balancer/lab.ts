@@ -109,7 +109,7 @@ async function waitFor(ctx: CheckContext, condition: () => boolean, timeoutMs: n
 async function waitProbes(ctx: CheckContext, b: Backend, n: number, why: string): Promise<void> {
   const I = intervalOf(ctx);
   const from = b.healthProbes.length;
-  const budget = n * I + 2500;
+  const budget = n * I + 4000;
   const ok = await waitFor(ctx, () => b.healthProbes.length >= from + n, budget);
   if (!ok) {
     const got = b.healthProbes.length - from;
@@ -396,13 +396,10 @@ export default defineLab(
           const x = ctx.random.pick(pool.backends);
           x.setHealthy(false);
           await waitProbes(ctx, x, 3, `Backend ${x.name}'s health endpoint answers 503`);
+          // The cadence is reported, not asserted: on a busy machine probes come late (and a balancer rightly skips a
+          // probe while the previous one is still running). waitProbes already bounds it: 3 probes within 3 x I + 4 s.
           const gaps = x.healthProbes.slice(1).map((t, i) => t - x.healthProbes[i]).sort((a, b) => a - b);
-          const median = gaps[Math.floor(gaps.length / 2)] ?? Infinity;
-          ctx.note(`health probes of ${x.name} every ~${median} ms (HEALTH_INTERVAL_MS=${I})`);
-          expectThat(median <= 2 * I, `Health probes must come every HEALTH_INTERVAL_MS (${I} ms): backend ${x.name} was probed every ${median} ms (median). Read the interval from the environment.`, {
-            expected: `about every ${I} ms`,
-            received: `gaps of ${gaps.join(', ')} ms`,
-          });
+          ctx.note(`health probes of ${x.name} every ~${gaps[Math.floor(gaps.length / 2)] ?? '?'} ms (median; HEALTH_INTERVAL_MS=${I})`);
 
           const drain = tag(ctx, 'drain');
           const n = NAMES.length * 8;
