@@ -40,6 +40,10 @@ export function validateLab(def: LabDefinition): void {
     if (!Number.isInteger(def.replicas) || def.replicas < 2 || def.replicas > 8) fail('replicas', 'an integer from 2 to 8', def.replicas);
     if ((def.roles?.length ?? 0) > 1) fail('replicas', 'no roles besides the server (a lab has replicas or roles, not both)', def.roles);
   }
+  if (def.network !== undefined && def.network !== false) {
+    if (def.network !== true) fail('network', 'true or false', def.network);
+    if (!((def.replicas ?? 1) > 1 || (def.roles?.length ?? 0) > 1)) fail('network', 'replicas or roles (a network needs two processes or more)', def.network);
+  }
   if (def.services !== undefined) {
     if (!Array.isArray(def.services)) fail('services', 'an array', def.services);
     def.services.forEach((s, i) => {

@@ -27,3 +27,4 @@ export { WsProbe, WsClient, rawFrame, type WsConnectOptions, type WsMessage, typ
 export { SseProbe, SseClient, type SseEvent, type SseOpenOptions } from './probe/sse.ts';
 export { HARD, boundaries, sized, mixHard, centsOf } from './hard-inputs.ts';
 export { Backend, BackendPool, BackendsByEnv, hostBackends, type Behaviour, type BackendRequest, type HostBackendsOptions } from './probe/backends.ts';
+export { History, linearizable, readYourWrites, describeOps, type Op, type LinearizabilityResult } from './history/history.ts';

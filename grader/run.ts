@@ -12,6 +12,7 @@ import { readManifest } from './manifest.ts';
 import { newSeed, Random } from './random.ts';
 import { groupRssBytes, signalGroup } from './runtime/process-group.ts';
 import { GraderBalancer } from './runtime/balancer.ts';
+import { FaultNetwork } from './net/fault-network.ts';
 import { LocalServer } from './runtime/local.ts';
 import { freePort } from './runtime/ports.ts';
 import { cleanEnv, sameEnv, type EarlyServer } from './runtime/early.ts';
@@ -180,6 +181,7 @@ async function execute(
   // With replicas, instance 1's lines are shown as [instance 1] like the others' (checks see them as printed).
   const mainOnLine = replicaCount > 1 ? (stream: 'stdout' | 'stderr', line: string) => onLine(stream, line, `[instance 1] ${line}`) : onLine;
   let balancer: GraderBalancer | undefined;
+  let network: FaultNetwork | undefined;
   const pausedInstances = new Set<number>();
 
   let services: ServiceSet | undefined;
@@ -211,6 +213,7 @@ async function execute(
     await Promise.all([server.stop(), roleProcs?.stopAll()]);
     if (early && !earlyAdopted) await early.server.stop();
     await balancer?.close().catch(() => {});
+    await network?.close().catch(() => {});
     await runtime?.dispose().catch(() => {});
     await services?.stop().catch(() => {});
     await Promise.all(hosted.map((h) => h.close().catch(() => {})));
@@ -253,6 +256,15 @@ async function execute(
 
   // start + ready
   if (replicaCount > 1 && runtime) return finish('error', 3, `This lab runs ${replicaCount} replicas of your server; --runtime docker runs one container. Use the local runtime for it.`);
+  if (lab.network) {
+    // Every link between the learner's processes goes through a proxy of ours; each learns its peers from PEERS.
+    const nodes = replicaCount > 1 ? Array.from({ length: replicaCount }, (_, i) => String(i + 1)) : [...(lab.roles ?? [])];
+    const main = nodes[0]!;
+    network = new FaultNetwork(nodes, (id) => (id === main ? port : roleProcs!.portOf(replicaCount > 1 ? `instance ${id}` : id)));
+    await network.listen();
+    labEnv.PEERS = network.peersEnv(main);
+    baseEnv.PEERS = labEnv.PEERS;
+  }
   if (!runtime) writeServerEnv(options.dir, port, labEnv);
   emit({ type: 'phase', phase: 'start' });
   if (early && !runtime && early.command === options.startCommand && early.dir === options.dir && sameEnv(early.env, baseEnv)) {
@@ -265,7 +277,7 @@ async function execute(
   }
   if (replicaCount > 1) {
     // The other replicas start now, alongside instance 1: a 3-replica run costs about one start, not three.
-    const specs = Array.from({ length: replicaCount - 1 }, (_, i) => ({ role: `instance ${i + 2}`, command: options.startCommand, env: { INSTANCE_ID: String(i + 2) } }));
+    const specs = Array.from({ length: replicaCount - 1 }, (_, i) => ({ role: `instance ${i + 2}`, command: options.startCommand, env: { INSTANCE_ID: String(i + 2), ...(network ? { PEERS: network.peersEnv(String(i + 2)) } : {}) } }));
     roleProcs = new RoleProcesses(specs, options.dir, () => currentEnv, onLine);
     await roleProcs.startAll();
   }
@@ -298,7 +310,9 @@ async function execute(
   emit({ type: 'server-ready', ms: timings.readyMs ?? ready.ms });
 
   // the lab's other processes (a worker...), once the server listens
-  const roleSpecs = replicaCount > 1 ? [] : options.roles ?? ((lab.roles?.length ?? 0) > 1 ? roleCommands(readManifest(`${options.dir}/labs.json`).start, lab.roles!).others : []);
+  const roleSpecs = (replicaCount > 1 ? [] : options.roles ?? ((lab.roles?.length ?? 0) > 1 ? roleCommands(readManifest(`${options.dir}/labs.json`).start, lab.roles!).others : [])).map((spec) =>
+    network ? { ...spec, env: { ...spec.env, PEERS: network.peersEnv(spec.role) } } : spec,
+  );
   if (roleSpecs.length > 0) {
     if (runtime) return finish('error', 3, `This lab runs several processes (${lab.roles!.join(', ')}); --runtime docker runs one container. Use the local runtime for it.`);
     roleProcs = new RoleProcesses(roleSpecs, options.dir, () => currentEnv, onLine);
@@ -503,6 +517,7 @@ async function execute(
         continue;
       }
     }
+    if (network?.faulty) network.heal(); // a check's faults end with it
     emit({ type: 'check-start', id: check.id, title: check.title, index, total: checks.length });
     const outcome = await runOne(check, index);
     results.push(outcome);
@@ -580,6 +595,22 @@ async function execute(
         return { url: b.url, counts: () => [...b.counts], resetCounts: () => b.resetCounts() };
       },
       projectDir: options.dir,
+      get net() {
+        if (!network) throw new GraderError('LAB_INVALID', `ctx.net: lab "${lab.id}" must declare \`network: true\` to use it.`);
+        const n = network;
+        const id = (x: string | number) => String(x);
+        return {
+          partition: (...groups: (string | number)[][]) => n.partition(...groups.map((g) => g.map(id))),
+          heal: () => n.heal(),
+          delay: (from: string | number, to: string | number, ms: number) => n.delay(id(from), id(to), ms),
+          drop: (from: string | number, to: string | number) => n.drop(id(from), id(to)),
+          reset: (from: string | number, to: string | number) => n.reset(id(from), id(to)),
+          clientUrl: (node: string | number) => n.clientUrl(id(node)),
+          peerBytes: () => n.peerBytes(),
+          transcript: () => n.transcript(),
+          events: n.events,
+        };
+      },
       get image() {
         if (!runtime) throw new GraderError('LAB_INVALID', `ctx.image: lab "${lab.id}" must declare \`runtime: 'docker'\` to use it.`);
         return runtime.imageControl(() => server);

@@ -71,6 +71,13 @@ export interface LabDefinition {
    */
   replicas?: number;
   /**
+   * Put the grader's fault network between the learner's processes (replicas or roles): each process gets
+   * PEERS ("2=127.0.0.1:40001,3=127.0.0.1:40002", by instance id or role name), the addresses of proxies the
+   * grader controls through ctx.net (partition, heal, delay, drop, reset). Links start up; every check starts
+   * with the network healed.
+   */
+  network?: boolean;
+  /**
    * 'docker': a lab about the image itself (containerize). Every run builds the learner's Dockerfile and runs
    * the server from it, with no init process of the grader's (the image's own PID 1 gets the signals), and
    * checks can inspect the image (ctx.image).
@@ -127,6 +134,23 @@ export interface BalancerControl {
   /** Requests sent to each instance since the last resetCounts() (index = INSTANCE_ID - 1). */
   counts(): number[];
   resetCounts(): void;
+}
+
+/** ctx.net: the links between the learner's processes. Nodes are instance ids (1, 2, 3) or role names. */
+export interface NetControl {
+  /** Blackholes every link between the groups (both ways); the grader's own client still reaches every node. */
+  partition(...groups: (string | number)[][]): void;
+  heal(): void;
+  delay(from: string | number, to: string | number, ms: number): void;
+  drop(from: string | number, to: string | number): void;
+  reset(from: string | number, to: string | number): void;
+  /** http://127.0.0.1:port through which the grader's client reaches `node` (a link the grader can also break). */
+  clientUrl(node: string | number): string;
+  /** Bytes the nodes sent each other through the network so far. */
+  peerBytes(): number;
+  /** The faults so far with their times (ms since the run's network started), one per line. */
+  transcript(): string;
+  readonly events: readonly { at: number; what: string }[];
 }
 
 /** What the image is made of, from `docker image inspect` and `docker history`. */
@@ -231,6 +255,8 @@ export interface CheckContext {
   readonly instances: InstanceControl[];
   /** The grader's load balancer in front of the replicas (labs that declare `replicas`). */
   readonly balancer: BalancerControl;
+  /** The fault network between the learner's processes (labs that declare `network: true`). */
+  readonly net: NetControl;
   /** The learner's project folder (a check that edits a file must restore it). */
   readonly projectDir: string;
   /** The image the run built from the learner's Dockerfile (labs that declare `runtime: 'docker'`). */
