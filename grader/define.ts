@@ -50,6 +50,12 @@ export function validateLab(def: LabDefinition): void {
       if (!SERVICES.includes(s)) fail(`services[${i}]`, `one of ${SERVICES.join(', ')}`, s);
     });
   }
+  if (def.postgres?.template !== undefined) {
+    const t = def.postgres.template;
+    if (!def.services?.includes('postgres')) fail('postgres.template', "services: ['postgres']", def.services);
+    if (typeof t.name !== 'string' || !/^[a-z][a-z0-9_]{0,30}$/.test(t.name)) fail('postgres.template.name', 'lowercase letters, digits and _ (at most 31)', t.name);
+    if (!Array.isArray(t.seed) || t.seed.length === 0 || !t.seed.every((x) => typeof x === 'string' && x.trim())) fail('postgres.template.seed', 'a non-empty array of SQL statements', t.seed);
+  }
   if (def.env !== undefined) {
     if (typeof def.env !== 'object' || def.env === null) fail('env', 'an object', def.env);
     for (const [key, knob] of Object.entries(def.env)) {

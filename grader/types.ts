@@ -8,6 +8,7 @@ import type { Redis } from 'ioredis';
 import type { WsProbe } from './probe/ws.ts';
 import type { SseProbe } from './probe/sse.ts';
 import type { AmqpAccess } from './services/index.ts';
+import type { PgTemplate } from './services/postgres.ts';
 
 export const TRACKS = ['foundations', 'api-design', 'security', 'data', 'async', 'scaling'] as const;
 export type Track = (typeof TRACKS)[number];
@@ -59,6 +60,11 @@ export interface LabDefinition {
   /** Numbers from shared/interview-questions.md. */
   questions: number[];
   services?: ServiceName[];
+  /**
+   * PostgreSQL options (labs with `services: ['postgres']`). `template`: the run's database starts as a copy of
+   * a seeded template (built once per container from its SQL, copied per run; grader/services/postgres.ts).
+   */
+  postgres?: { template?: PgTemplate };
   /**
    * The learner's processes, when there is more than one (e.g. ['api', 'worker']): the first listens on PORT
    * and is the server the run waits for; labs.json's "start" names a command per role. Default: one process.

@@ -42,6 +42,7 @@ export async function prepareRun(o: PrepareOptions): Promise<Prepared> {
         runId,
         reuse: o.keepServices,
         urls: o.serviceUrls,
+        postgresTemplate: o.lab.postgres?.template,
         onEvent: (e) => o.emit({ type: 'service', ...e }),
       });
       o.timings.servicesMs = Math.round(performance.now() - t0);

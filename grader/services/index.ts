@@ -5,13 +5,13 @@ import type { Redis } from 'ioredis';
 import { GraderError } from '../errors.ts';
 import type { ServiceName } from '../types.ts';
 import { dockerClient, dockerNamespace, redactUrl, removeSharedNetworkIfUnused } from './docker.ts';
-import { GRADER_APPLICATION_NAME, loadPg, PostgresService, type StartedPostgres } from './postgres.ts';
+import { GRADER_APPLICATION_NAME, loadPg, PostgresService, type PgTemplate, type StartedPostgres } from './postgres.ts';
 import { loadIoRedis, RedisService, type StartedRedis } from './redis.ts';
 import { queueStats, RabbitService, type QueueStats, type StartedRabbit } from './rabbitmq.ts';
 import { EXTERNAL_URL_ENV, runDatabaseName, SERVICE_ENV, type StartedService } from './service.ts';
 
 export { IMAGES } from './images.ts';
-export { GRADER_APPLICATION_NAME, PostgresService, type StartedPostgres } from './postgres.ts';
+export { GRADER_APPLICATION_NAME, PostgresService, templateDatabaseName, type PgTemplate, type StartedPostgres } from './postgres.ts';
 export { RedisService, type StartedRedis } from './redis.ts';
 export { RabbitService, type StartedRabbit, type QueueStats } from './rabbitmq.ts';
 export { EXTERNAL_URL_ENV, SERVICE_ENV, type StartedService } from './service.ts';
@@ -33,6 +33,8 @@ export interface StartServicesOptions {
   urls?: Partial<Record<ServiceName, string>>;
   /** Scope of container names and labels (default: LABS_DOCKER_NAMESPACE or `backend-labs`). */
   namespace?: string;
+  /** PostgreSQL: the run's database is a copy of this seeded template (lab.postgres.template). */
+  postgresTemplate?: PgTemplate;
   onEvent?: (event: ServiceEvent) => void;
 }
 
@@ -83,7 +85,7 @@ export async function startServices(names: ServiceName[], options: StartServices
     options.onEvent?.({ name, state: 'starting' });
     let started: StartedService;
     if (name === 'postgres') {
-      const s = new PostgresService().withReuse(reuse).withExternalUrl(urls.postgres).withDatabase(runDatabaseName(options.labId, options.runId));
+      const s = new PostgresService().withReuse(reuse).withExternalUrl(urls.postgres).withDatabase(runDatabaseName(options.labId, options.runId)).withTemplate(options.postgresTemplate);
       started = await (options.namespace ? s.withNamespace(options.namespace) : s).start();
     } else if (name === 'redis') {
       const s = new RedisService().withReuse(reuse).withExternalUrl(urls.redis).withRunId(options.runId);

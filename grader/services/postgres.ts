@@ -26,7 +26,12 @@ const PORT = 5432;
  * it); no fsync: this is a throwaway database, and durability against a crash of the machine is not graded
  * (a crash of the learner's server is, and committed data survives that either way).
  */
-const COMMAND = ['postgres', '-c', 'max_connections=300', '-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off'];
+const COMMAND = [
+  'postgres', '-c', 'max_connections=300', '-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off',
+  // Statement accounting for checks about what the database itself saw (grader/services/pg-insight.ts). Part of
+  // the container's fingerprint: a warm container started without it is replaced on the next run.
+  '-c', 'shared_preload_libraries=pg_stat_statements', '-c', 'pg_stat_statements.max=10000',
+];
 /** initdb without fsync: a cold start is about a second faster. */
 const INITDB_ARGS = '--no-sync';
 
@@ -54,6 +59,16 @@ export class PostgresService {
   private externalUrl?: string;
   private namespace?: string;
   private database?: string;
+  private template?: PgTemplate;
+
+  /**
+   * Make the run's database a copy of a seeded template (built once per container, then copied in about a
+   * second): `CREATE DATABASE <run> TEMPLATE <template>`.
+   */
+  withTemplate(template: PgTemplate | undefined): this {
+    this.template = template;
+    return this;
+  }
 
   /** Keep the container running after stop() and pick it up again on the next start (testcontainers reuse). */
   withReuse(reuse = true): this {
@@ -117,7 +132,7 @@ export class PostgresService {
       const warm = await findWarmContainer(name, fingerprint, network, `${PORT}/tcp`);
       if (warm) {
         const admin = `postgres://${USER}:${PASSWORD}@${warm.host}:${warm.port}/postgres`;
-        const made = await createRunDatabase(admin, database, false, 1000).catch(() => undefined);
+        const made = await createRunDatabase(admin, database, false, 1000, this.template).catch(() => undefined);
         if (made) return started(warm.id, admin, made);
       }
     }
@@ -157,7 +172,7 @@ export class PostgresService {
       );
     }
     const admin = `postgres://${USER}:${PASSWORD}@${container.getHost()}:${container.getPort()}/postgres`;
-    const made = await createRunDatabase(admin, database, false);
+    const made = await createRunDatabase(admin, database, false, undefined, this.template);
     const c = container;
     return started(container.getId(), admin, made, reused ? undefined : () => c.stop({ remove: true, removeVolumes: true }));
   }
@@ -172,7 +187,7 @@ export class PostgresService {
     if (parsed.protocol !== 'postgres:' && parsed.protocol !== 'postgresql:') {
       throw new GraderError('USAGE', `Expected LABS_DATABASE_URL to start with postgres:// or postgresql://, got \`${redactUrl(url)}\`.`);
     }
-    const made = await createRunDatabase(url, database, true);
+    const made = await createRunDatabase(url, database, true, undefined, this.template);
     const runUrl = made.isolation === 'database' ? withDatabase(url, database) : withSearchPath(url, database);
     return {
       name: 'postgres',
@@ -235,10 +250,27 @@ interface RunDatabase {
 }
 
 /** Creates the run's database (or schema, where the user may not create databases) and says how to drop it. */
-async function createRunDatabase(adminUrl: string, name: string, external: boolean, retryMs?: number): Promise<RunDatabase> {
+async function createRunDatabase(adminUrl: string, name: string, external: boolean, retryMs?: number, template?: PgTemplate): Promise<RunDatabase> {
   const admin = await connectAdmin(adminUrl, external, retryMs);
   try {
     await dropStale(admin);
+    if (template) {
+      // A seeded lab: the run's database is a copy of the template (no spare: spares are empty databases).
+      const source = await ensureTemplate(admin, adminUrl, template);
+      await admin.query(`CREATE DATABASE ${quoteIdent(name)} TEMPLATE ${quoteIdent(source)}`);
+      await admin.query(`COMMENT ON DATABASE ${quoteIdent(name)} IS '${COMMENT_PREFIX}${new Date().toISOString()}'`).catch(() => {});
+      return {
+        isolation: 'database',
+        drop: async () => {
+          const c = await connectAdmin(adminUrl, external);
+          try {
+            await dropDatabase(c, name);
+          } finally {
+            await c.end().catch(() => {});
+          }
+        },
+      };
+    }
     try {
       // On the grader's own container, the database made ahead by the previous run is taken by renaming it (about
       // 1 ms, against about 90 ms for CREATE DATABASE and its checkpoint); the next one is made while this run goes.
@@ -333,5 +365,77 @@ async function dropStale(client: Client): Promise<void> {
   for (const row of rows) {
     const created = Date.parse(row.comment.slice(COMMENT_PREFIX.length));
     if (Number.isFinite(created) && Date.now() - created > STALE_AFTER_MS) await dropDatabase(client, row.datname).catch(() => {});
+  }
+}
+
+// --- seeded template databases ------------------------------------------------------------------------------
+// A lab that needs a big table (millions of rows) seeds it once per container into a template database and every
+// run copies it (CREATE DATABASE ... TEMPLATE: about a second for a few hundred MB, against several seconds of
+// seeding). The template's name carries a hash of its seed SQL, so a changed seed builds a new one and drops the
+// old. `labs down` removes the container and its volume, templates included.
+
+/** What a lab declares (lab.ts `postgres: { template }`): SQL run in order on an empty database, once. */
+export interface PgTemplate {
+  /** Short name (lowercase letters, digits, _), usually the lab's id. */
+  name: string;
+  /** Statements run in order on a fresh, empty database (CREATE TABLE, INSERT ... SELECT generate_series, ANALYZE...). */
+  seed: string[];
+}
+
+/** `labs__tpl_<name>_<hash of the seed>`. */
+export function templateDatabaseName(template: PgTemplate): string {
+  if (!/^[a-z][a-z0-9_]{0,30}$/.test(template.name)) throw new GraderError('LAB_INVALID', `Expected a template name of lowercase letters, digits and _ (at most 31), got \`${template.name}\`.`);
+  return `labs__tpl_${template.name}_${configFingerprint([template.seed])}`;
+}
+
+/** How long the last build of each template took in this process (ms), for reports and tests. */
+export const templateBuildMs = new Map<string, number>();
+
+/**
+ * The template's database name, built first if it does not exist. Builders serialise on an advisory lock (two
+ * runs starting at once build it once); the build goes into `<name>__build`, renamed when complete, so a killed
+ * build never leaves a half-seeded template behind.
+ */
+export async function ensureTemplate(admin: Client, adminUrl: string, template: PgTemplate): Promise<string> {
+  const name = templateDatabaseName(template);
+  const exists = async () => (await admin.query('SELECT 1 FROM pg_database WHERE datname = $1', [name])).rowCount === 1;
+  if (await exists()) return name;
+  await admin.query('SELECT pg_advisory_lock(hashtext($1))', [name]);
+  try {
+    if (await exists()) return name;
+    const t0 = performance.now();
+    const building = `${name}__build`;
+    await dropDatabase(admin, building);
+    await admin.query(`CREATE DATABASE ${quoteIdent(building)} TEMPLATE template0`);
+    const pg = await loadPg();
+    const seeder = new pg.Client({ connectionString: withDatabase(adminUrl, building), application_name: GRADER_APPLICATION_NAME });
+    seeder.on('error', () => {});
+    try {
+      await seeder.connect();
+      for (const statement of template.seed) {
+        try {
+          await seeder.query(statement);
+        } catch (err) {
+          throw new GraderError('LAB_INVALID', `Seeding the template database ${name} failed on:\n${statement}\nPostgreSQL said: ${(err as Error).message}`, { cause: err });
+        }
+      }
+    } finally {
+      await seeder.end().catch(() => {});
+    }
+    await admin.query(`ALTER DATABASE ${quoteIdent(building)} RENAME TO ${quoteIdent(name)}`);
+    // Nobody connects to a template (a connection would block every copy); IS_TEMPLATE documents what it is.
+    await admin.query(`ALTER DATABASE ${quoteIdent(name)} WITH IS_TEMPLATE true ALLOW_CONNECTIONS false`).catch(() => {});
+    await admin.query(`COMMENT ON DATABASE ${quoteIdent(name)} IS 'backend-labs template ${template.name}'`).catch(() => {});
+    templateBuildMs.set(name, Math.round(performance.now() - t0));
+    // Older builds of the same template (another seed) are dropped.
+    const { rows } = await admin.query<{ datname: string }>(`SELECT datname FROM pg_database WHERE datname LIKE $1 AND datname <> $2`, [`labs\\_\\_tpl\\_${template.name}\\_%`, name]);
+    for (const row of rows) {
+      if (/__build$/.test(row.datname)) continue;
+      await admin.query(`ALTER DATABASE ${quoteIdent(row.datname)} WITH IS_TEMPLATE false`).catch(() => {});
+      await dropDatabase(admin, row.datname).catch(() => {});
+    }
+    return name;
+  } finally {
+    await admin.query('SELECT pg_advisory_unlock(hashtext($1))', [name]).catch(() => {});
   }
 }
