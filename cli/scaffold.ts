@@ -79,6 +79,10 @@ function mergePackageJson(dest: string, overlay: string): void {
 
 export function scaffold(options: ScaffoldOptions): ScaffoldResult {
   const template = options.template ?? 'typescript';
+  const allowed = options.lab.templates;
+  if (allowed && !allowed.includes(template)) {
+    throw new GraderError('USAGE', `Lab "${options.lab.id}" starts from a given app in ${allowed.join(' or ')}: \`--template ${template}\` does not apply to it. Run \`labs start ${options.lab.id}\` without --template.`);
+  }
   const info = templateInfo(template);
   const start = info.start;
   const starterDir = join(options.lab.dir, info.starter ?? 'starter');

@@ -16,6 +16,8 @@ export interface FailureDetails {
   transport?: string;
   /** Frames of a long-lived connection both ways, with their times (WebSocket, SSE). */
   transcript?: string;
+  /** What the transcript is, when it is not frames of a connection (e.g. "History (ms since the run began)"). */
+  transcriptTitle?: string;
   /** A command that reproduces the connection when there is no HTTP exchange to turn into curl (e.g. `npx wscat -c ...`). */
   reproduce?: string;
 }

@@ -30,3 +30,4 @@ export { Backend, BackendPool, BackendsByEnv, hostBackends, type Behaviour, type
 export { History, linearizable, readYourWrites, describeOps, type Op, type LinearizabilityResult } from './history/history.ts';
 export { pgInsight, planNodes, tableAccess, usesIndexOn, seqScanOn, describePlan, GRADER_ROLE, type PgInsight, type Statement, type PlanNode, type IndexInfo, type TableAccess } from './services/pg-insight.ts';
 export type { PgTemplate } from './services/postgres.ts';
+export { renderTimeline } from './history/timeline.ts';

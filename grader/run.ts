@@ -607,7 +607,8 @@ async function execute(
           reset: (from: string | number, to: string | number) => n.reset(id(from), id(to)),
           clientUrl: (node: string | number) => n.clientUrl(id(node)),
           peerBytes: () => n.peerBytes(),
-          transcript: () => n.transcript(),
+          transcript: (sinceMs?: number) => n.transcript(sinceMs),
+          now: () => n.now(),
           events: n.events,
         };
       },

@@ -84,6 +84,11 @@ export interface LabDefinition {
    */
   network?: boolean;
   /**
+   * The templates a learner may start from (default: every template). A lab whose subject is a given app
+   * (containerize) names the one it ships.
+   */
+  templates?: string[];
+  /**
    * 'docker': a lab about the image itself (containerize). Every run builds the learner's Dockerfile and runs
    * the server from it, with no init process of the grader's (the image's own PID 1 gets the signals), and
    * checks can inspect the image (ctx.image).
@@ -154,8 +159,10 @@ export interface NetControl {
   clientUrl(node: string | number): string;
   /** Bytes the nodes sent each other through the network so far. */
   peerBytes(): number;
-  /** The faults so far with their times (ms since the run's network started), one per line. */
-  transcript(): string;
+  /** The faults (since `sinceMs`) with their times (ms since the run's network started), one per line. */
+  transcript(sinceMs?: number): string;
+  /** ms since the run's network started: the clock of `events` (give it to a History so both share a time scale). */
+  now(): number;
   readonly events: readonly { at: number; what: string }[];
 }
 

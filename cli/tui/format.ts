@@ -57,7 +57,7 @@ export function failureSections(r: CheckResult, startCommand = 'npm start', maxS
     if (f.received) out.push({ label: 'Received', body: f.received, tone: 'code' });
     else if (f.exchange?.response) out.push({ label: 'Received', body: describeResponse(f.exchange.response), tone: 'code' });
     else if (f.exchange?.error) out.push({ label: 'Received', body: f.exchange.error, tone: 'code' });
-    if (f.transcript) out.push({ label: 'Transcript (ms since the first connection; > sent, < received)', body: f.transcript, tone: 'code' });
+    if (f.transcript) out.push({ label: f.transcriptTitle ?? 'Transcript (ms since the first connection; > sent, < received)', body: f.transcript, tone: 'code' });
     if (f.exchange) {
       const port = new URL(f.exchange.request.url).port;
       out.push({ label: `Reproduce (with your server running: ${r.reproduceStart ?? `PORT=${port} ${startCommand}`})`, body: toCurl(f.exchange.request), tone: 'curl' });

@@ -143,7 +143,7 @@ export class FaultNetwork {
   }
 
   now(): number {
-    return Math.round(performance.now() - this.started);
+    return Math.round((performance.now() - this.started) * 10) / 10;
   }
 
   async listen(): Promise<void> {
@@ -223,9 +223,12 @@ export class FaultNetwork {
     return n;
   }
 
-  /** The faults so far, one line each with its time, for a failure transcript. */
-  transcript(): string {
-    return this.events.map((e) => `${String(e.at).padStart(6)} ms  ${e.what}`).join('\n');
+  /** The faults (since `sinceMs`), one line each with its time, for a failure transcript. */
+  transcript(sinceMs = 0): string {
+    return this.events
+      .filter((e) => e.at >= sinceMs)
+      .map((e) => `${e.at.toFixed(0).padStart(6)} ms  ${e.what}`)
+      .join('\n');
   }
 
   async close(): Promise<void> {

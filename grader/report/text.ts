@@ -82,7 +82,7 @@ export function formatCheck(r: CheckResult, c: Palette, index?: number, total?: 
     if (f.expected) lines.push(c.dim('    Expected:'), indent(f.expected));
     if (f.received) lines.push(c.dim('    Received:'), indent(f.received));
     else if (f.exchange?.response) lines.push(c.dim('    Received:'), indent(describeResponse(f.exchange.response)));
-    if (f.transcript) lines.push(c.dim('    Transcript (ms since the first connection; > sent, < received):'), indent(f.transcript));
+    if (f.transcript) lines.push(c.dim(`    ${f.transcriptTitle ?? 'Transcript (ms since the first connection; > sent, < received)'}:`), indent(f.transcript));
     if (f.exchange) {
       const port = new URL(f.exchange.request.url).port;
       lines.push(c.dim(`    Reproduce (with your server running: ${r.reproduceStart ?? `PORT=${port} npm start`}):`), indent(c.cyan(toCurl(f.exchange.request))));

@@ -30,6 +30,8 @@ export default defineLab(
     estimatedMinutes: 60,
     questions: [10],
     runtime: 'docker',
+    // The subject is the given Node app's image, whatever language the learner prefers.
+    templates: ['typescript'],
     readyTimeoutMs: 30_000,
     env: {
       GREETING: { description: 'What GET / answers (configuration from the environment, never baked into the image).', value: (r) => `hello from ${r.word()}` },

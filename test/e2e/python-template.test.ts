@@ -17,8 +17,14 @@ afterAll(() => {
 
 describe('the python template', () => {
   for (const id of labIds()) {
-    it(`${id}: scaffolds without TypeScript, starts, and fails the first check`, { timeout: 120_000 }, async () => {
+    it(`${id}: scaffolds without TypeScript, starts, and fails the first check (or says the lab has one template)`, { timeout: 120_000 }, async () => {
       const lab = await loadLab(id);
+      if (lab.templates && !lab.templates.includes('python')) {
+        const dir = mkdtempSync(join(tmpdir(), `labs-py-${id}-`));
+        made.push(dir);
+        expect(() => scaffold({ lab, dir, template: 'python', force: true })).toThrow(new RegExp(`Lab "${id}" starts from a given app in ${lab.templates.join(' or ')}: \`--template python\` does not apply`));
+        return;
+      }
       const dir = mkdtempSync(join(tmpdir(), `labs-py-${id}-`));
       made.push(dir);
       const result = scaffold({ lab, dir, template: 'python', force: true });
