@@ -494,15 +494,18 @@ export default defineLab(
               const baseline = await scanBaselineMs(ctx, shape, samples[0].params);
               const budget = baseline / 2;
               const times: number[] = [];
+              let over = 0;
               for (const s of samples) {
                 const t0 = performance.now();
                 const res = await ctx.http.get(s.path);
                 times.push(performance.now() - t0);
                 expectJson(res, 200, `GET ${s.path} must answer 200.`);
+                // With 20 samples the p95 is the 19th fastest: two over the budget decide the round.
+                if (times[times.length - 1] > budget && ++over >= 2) break;
               }
-              const p = p95(times);
+              const p = times.length < N ? Math.max(...times) : p95(times);
               passed = p <= budget;
-              last = `round ${round}: p95 ${p.toFixed(1)} ms over ${N} requests, budget ${budget.toFixed(1)} ms (a full scan took ${baseline.toFixed(1)} ms)`;
+              last = `round ${round}: p95 ${p.toFixed(1)} ms${times.length < N ? ` (2 of the first ${times.length} requests over the budget)` : ` over ${N} requests`}, budget ${budget.toFixed(1)} ms (a full scan took ${baseline.toFixed(1)} ms)`;
               ctx.note(`${shape}: ${last}`);
             }
             if (!passed) {
