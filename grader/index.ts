@@ -31,3 +31,4 @@ export { History, linearizable, readYourWrites, describeOps, type Op, type Linea
 export { pgInsight, planNodes, tableAccess, usesIndexOn, seqScanOn, describePlan, GRADER_ROLE, type PgInsight, type Statement, type PlanNode, type IndexInfo, type TableAccess } from './services/pg-insight.ts';
 export type { PgTemplate } from './services/postgres.ts';
 export { renderTimeline } from './history/timeline.ts';
+export { rawHttp, type RawRequestOptions, type RawResponse } from './probe/raw-http.ts';
