@@ -10,7 +10,6 @@ import {
   defineLab,
   type CheckContext,
   type EnvContext,
-  type Exchange,
   type Random,
   rawHttp,
   type RawRequestOptions,
