@@ -76,6 +76,8 @@ const SEED = [
 const BLOCK_BUDGET = 1000;
 /** WAL records per POST /orders: the row, plus at most 5 index entries. */
 const WAL_BUDGET = 6;
+/** p95 budget: this share of a full scan's time (measured by the grader just before, on the same machine). */
+const BUDGET_SHARE = 3;
 const ORDERS_LIMIT = 100;
 const CUSTOMERS_LIMIT = 50;
 
@@ -251,35 +253,23 @@ function withLiterals(query: string, params: unknown[]): string {
   return query.replace(/\$(\d+)/g, (_, n: string) => `'${String(params[Number(n) - 1]).replace(/'/g, "''")}'`);
 }
 
-/** How long the shape takes as a full scan, here and now (index scans disabled for the grader's transaction), median of 3. */
+/**
+ * How long the shape takes as a full scan, here and now, the fastest of 3: the same query as a top-level statement
+ * (parallel workers allowed, as for the learner's server) with index scans disabled for this transaction only.
+ */
 async function scanBaselineMs(ctx: CheckContext, shape: ShapeName, params: unknown[]): Promise<number> {
   const insight = pgInsight(ctx);
   const q = withLiterals(SHAPES[shape], params);
   const times: number[] = [];
   for (let i = 0; i < 3; i++) {
-    const run = () => insight.query<{ ms: number }>('SELECT labs_scan_ms($1) AS ms', [q]);
-    // the helper function is created on first use (as the grader's role, in the run's database)
-    const rows = await run().catch(async () => {
-      await insight.query(SCAN_FN);
-      return run();
-    });
-    times.push(Number(rows[0].ms));
+    const t0 = performance.now();
+    // One simple-protocol message is one implicit transaction: the SET LOCALs end with it, also when it fails.
+    await insight.query(`SET LOCAL enable_indexscan = off; SET LOCAL enable_indexonlyscan = off; SET LOCAL enable_bitmapscan = off; ${q}`);
+    times.push(performance.now() - t0);
   }
-  return times.sort((a, b) => a - b)[1];
+  // The fastest of three: a full scan that waited on the machine must not raise the budget.
+  return Math.min(...times);
 }
-
-/** Runs a query with index scans disabled (for this transaction only) and returns its execution time in ms, server side. */
-const SCAN_FN = `
-CREATE OR REPLACE FUNCTION labs_scan_ms(q text) RETURNS double precision LANGUAGE plpgsql AS $$
-DECLARE t0 timestamptz;
-BEGIN
-  PERFORM set_config('enable_indexscan', 'off', true);
-  PERFORM set_config('enable_indexonlyscan', 'off', true);
-  PERFORM set_config('enable_bitmapscan', 'off', true);
-  t0 := clock_timestamp();
-  EXECUTE 'SELECT count(*) FROM (' || q || ') s';
-  RETURN extract(epoch FROM clock_timestamp() - t0) * 1000;
-END $$`;
 
 // --- the lab ------------------------------------------------------------------------------------------------
 
@@ -479,7 +469,7 @@ export default defineLab(
       },
       {
         id: 'p95-latency',
-        title: 'p95 latency of each search stays under half of what a full table scan takes on this machine',
+        title: 'p95 latency of each search stays under a third of what a full table scan takes on this machine',
         hint: 'Every shape must be an index lookup: a full scan of two million rows takes hundreds of milliseconds.',
         timeoutMs: 150_000,
         async run(ctx) {
@@ -492,7 +482,7 @@ export default defineLab(
             let passed = false;
             for (let round = 1; round <= 2 && !passed; round++) {
               const baseline = await scanBaselineMs(ctx, shape, samples[0].params);
-              const budget = baseline / 2;
+              const budget = baseline / BUDGET_SHARE;
               const times: number[] = [];
               let over = 0;
               for (const s of samples) {
@@ -510,8 +500,8 @@ export default defineLab(
             }
             if (!passed) {
               throw new CheckFailure({
-                message: `GET ${samples[0].path.split('?')[0]} (${shape}) is as slow as a full scan of the table: its p95 latency is over half of what a full scan takes on this machine.`,
-                expected: 'p95 <= half the time of a full scan of the table (measured by the grader just before)',
+                message: `GET ${samples[0].path.split('?')[0]} (${shape}) is as slow as a full scan of the table: its p95 latency is over a third of what a full scan takes on this machine.`,
+                expected: 'p95 <= a third of the time of a full scan of the same query (measured by the grader just before)',
                 received: `${last}\n  e.g. curl -i '${ctx.http.url(samples[0].path)}'`,
               });
             }
