@@ -179,3 +179,60 @@ describe('a run with replicas', () => {
     expect(lines.some((l) => /^\[instance 2\] \(exited on its own: code 1\)$/.test(l))).toBe(true);
   });
 });
+
+describe('Ctrl-C with several learner processes', () => {
+  it('replicas behind the fault network: abort during a check stops every instance, the balancer and the proxies; exit 130', { timeout: 30_000 }, async () => {
+    const dir = project();
+    const pids: number[] = [];
+    const ports: number[] = [];
+    const l = defineLab(
+      {
+        id: 'replicas-abort',
+        title: 'Replicas abort',
+        track: 'scaling',
+        summary: 'Three instances, a partition, and Ctrl-C.',
+        difficulty: 'beginner',
+        estimatedMinutes: 1,
+        questions: [1],
+        replicas: 3,
+        network: true,
+        checks: [
+          {
+            id: 'hang',
+            title: 'waits forever with a partition in place',
+            hint: '-',
+            timeoutMs: 60_000,
+            async run(ctx) {
+              pids.push(...ctx.instances.map((i) => i.pid!));
+              ports.push(new URL(ctx.balancer.url).port as unknown as number, Number(ctx.net.clientUrl(2).split(':').pop()));
+              ctx.net.partition([1], [2, 3]);
+              await new Promise(() => {});
+            },
+          },
+        ],
+      },
+      dir,
+    );
+    const run = runLab({ lab: l, dir, startCommand: 'node server.js', all: true });
+    run.on((e) => {
+      if (e.type === 'check-start') setTimeout(() => run.abort('Ctrl-C'), 300);
+    });
+    const t0 = performance.now();
+    const result = await run.result;
+    expect(result.exitCode).toBe(130);
+    expect(result.message).toMatch(/Ctrl-C/);
+    expect(performance.now() - t0).toBeLessThan(6000);
+    expect(pids).toHaveLength(3);
+    for (const pid of pids) expect(groupAlive(pid)).toBe(false);
+    // the balancer and the proxies no longer listen
+    const { connect } = await import('node:net');
+    for (const port of ports) {
+      const refused = await new Promise<boolean>((resolve) => {
+        const s = connect({ host: '127.0.0.1', port: Number(port) });
+        s.once('connect', () => (s.destroy(), resolve(false)));
+        s.once('error', () => resolve(true));
+      });
+      expect(refused, `port ${port} still accepts`).toBe(true);
+    }
+  });
+});

@@ -151,3 +151,49 @@ describe('a worker that cannot run', () => {
     expect(lines.some((l) => /^\[worker\] \(exited on its own: code 3\)$/.test(l))).toBe(true);
   });
 });
+
+describe('Ctrl-C with roles', () => {
+  it('abort during a check stops the server and every role; exit 130, nothing left', { timeout: 30_000 }, async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'labs-roles-abort-'));
+    dirs.push(dir);
+    writeFileSync(join(dir, 'server.js'), "require('http').createServer((q, s) => s.end('ok')).listen(process.env.PORT, '0.0.0.0')");
+    writeFileSync(join(dir, 'worker.js'), "process.on('SIGTERM', () => {}); setInterval(() => {}, 1000)"); // ignores SIGTERM: teardown must escalate
+    const pids: number[] = [];
+    const lab = defineLab(
+      {
+        id: 'roles-abort',
+        title: 'Roles: Ctrl-C',
+        track: 'async',
+        summary: 'A server and a worker that ignores SIGTERM.',
+        difficulty: 'beginner',
+        estimatedMinutes: 1,
+        questions: [26],
+        roles: ['api', 'worker'],
+        checks: [
+          {
+            id: 'hang',
+            title: 'waits forever',
+            hint: '-',
+            timeoutMs: 60_000,
+            async run(ctx) {
+              pids.push(ctx.process('worker').pid!);
+              await new Promise(() => {});
+            },
+          },
+        ],
+      },
+      dir,
+    );
+    const run = runLab({ lab, dir, startCommand: 'node server.js', roles: [{ role: 'worker', command: 'node worker.js' }], all: true });
+    run.on((e) => {
+      if (e.type === 'check-start') setTimeout(() => run.abort('Ctrl-C'), 300);
+      if (e.type === 'server-start' && e.pid) pids.push(e.pid);
+    });
+    const t0 = performance.now();
+    const result = await run.result;
+    expect(result.exitCode).toBe(130);
+    expect(performance.now() - t0).toBeLessThan(8000);
+    expect(pids).toHaveLength(2);
+    for (const pid of pids) expect(groupAlive(pid)).toBe(false);
+  });
+});
