@@ -605,6 +605,8 @@ async function execute(
           delay: (from: string | number, to: string | number, ms: number) => n.delay(id(from), id(to), ms),
           drop: (from: string | number, to: string | number) => n.drop(id(from), id(to)),
           reset: (from: string | number, to: string | number) => n.reset(id(from), id(to)),
+          delayReplies: (from: string | number, to: string | number, ms: number) => n.delayReplies(id(from), id(to), ms),
+          dropReplies: (from: string | number, to: string | number) => n.dropReplies(id(from), id(to)),
           clientUrl: (node: string | number) => n.clientUrl(id(node)),
           peerBytes: () => n.peerBytes(),
           transcript: (sinceMs?: number) => n.transcript(sinceMs),

@@ -155,6 +155,10 @@ export interface NetControl {
   delay(from: string | number, to: string | number, ms: number): void;
   drop(from: string | number, to: string | number): void;
   reset(from: string | number, to: string | number): void;
+  /** Requests from `from` still reach `to` (and are acted on); `to`'s answers arrive ms late. */
+  delayReplies(from: string | number, to: string | number, ms: number): void;
+  /** Requests from `from` still reach `to` (and are acted on); `to`'s answers are swallowed. */
+  dropReplies(from: string | number, to: string | number): void;
   /** http://127.0.0.1:port through which the grader's client reaches `node` (a link the grader can also break). */
   clientUrl(node: string | number): string;
   /** Bytes the nodes sent each other through the network so far. */

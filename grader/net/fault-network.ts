@@ -7,6 +7,9 @@
 //   delay(from, to, ms)      bytes delivered ms later
 //   drop(from, to)           that one link blackholed
 //   reset(from, to)          connections on that link reset, new ones reset at once
+//   delayReplies(from, to, ms) / dropReplies(from, to)
+//                            only the answers (bytes from `to` back to `from`) delayed or swallowed: the
+//                            request arrives and is acted on, its answer comes late or never
 // Every fault is recorded with its time (ms since the network started) for the failure transcript and the
 // history timeline. Loopback only: nothing here listens beyond 127.0.0.1.
 import { createServer, connect, type Server, type Socket } from 'node:net';
@@ -29,6 +32,8 @@ interface Pair {
 
 class Link {
   mode: LinkMode = { kind: 'up' };
+  /** The mode of the answers (upstream -> client) when it differs from `mode` (delayReplies, dropReplies). */
+  replyMode?: LinkMode;
   private server?: Server;
   readonly pairs = new Set<Pair>();
   port = 0;
@@ -75,14 +80,14 @@ class Link {
       close();
     });
     upstream.on('close', close);
-    this.pipe(client, upstream);
-    this.pipe(upstream, client);
+    this.pipe(client, upstream, false);
+    this.pipe(upstream, client, true);
   }
 
-  /** Forwards a → b under the link's mode at the time each chunk arrives. */
-  private pipe(a: Socket, b: Socket): void {
+  /** Forwards a → b under the link's mode (the reply mode for answers) at the time each chunk arrives. */
+  private pipe(a: Socket, b: Socket, reply: boolean): void {
     a.on('data', (chunk: Buffer) => {
-      const mode = this.mode;
+      const mode = (reply && this.replyMode) || this.mode;
       if (mode.kind === 'blackhole') return; // swallowed: the sender thinks it went out
       if (mode.kind === 'reset') {
         a.resetAndDestroy();
@@ -105,11 +110,20 @@ class Link {
       }
     });
     a.on('end', () => {
-      if (this.mode.kind === 'up' || this.mode.kind === 'delay') b.end();
+      const mode = (reply && this.replyMode) || this.mode;
+      if (mode.kind === 'up' || mode.kind === 'delay') b.end();
     });
   }
 
+  /** Answers only: delayed or swallowed while requests still go through (undefined: as the link). */
+  setReplies(mode: LinkMode | undefined): void {
+    const before = this.replyMode?.kind;
+    this.replyMode = mode;
+    if (before === 'blackhole' && mode?.kind !== 'blackhole') for (const p of [...this.pairs]) (p.client.resetAndDestroy(), p.upstream.resetAndDestroy());
+  }
+
   set(mode: LinkMode): void {
+    if (mode.kind === 'up') this.setReplies(undefined);
     const before = this.mode.kind;
     this.mode = mode;
     if (mode.kind === 'reset') for (const p of [...this.pairs]) (p.client.resetAndDestroy(), p.upstream.resetAndDestroy());
@@ -192,7 +206,7 @@ export class FaultNetwork {
 
   /** True while any link is not up (a check left a fault in place). */
   get faulty(): boolean {
-    return [...this.links.values()].some((l) => l.mode.kind !== 'up');
+    return [...this.links.values()].some((l) => l.mode.kind !== 'up' || l.replyMode !== undefined);
   }
 
   /** Every link back to normal. */
@@ -209,6 +223,18 @@ export class FaultNetwork {
   drop(from: NodeId, to: NodeId): void {
     this.link(from, to).set({ kind: 'blackhole' });
     this.record(`drop ${name(from)} -> ${name(to)}`);
+  }
+
+  /** Requests from `from` reach `to` (and are acted on); `to`'s answers are delivered ms later. */
+  delayReplies(from: NodeId, to: NodeId, ms: number): void {
+    this.link(from, to).setReplies({ kind: 'delay', ms });
+    this.record(`delay answers ${name(to)} -> ${name(from)} by ${ms} ms`);
+  }
+
+  /** Requests from `from` reach `to` (and are acted on); `to`'s answers are swallowed. */
+  dropReplies(from: NodeId, to: NodeId): void {
+    this.link(from, to).setReplies({ kind: 'blackhole' });
+    this.record(`drop answers ${name(to)} -> ${name(from)}`);
   }
 
   reset(from: NodeId, to: NodeId): void {

@@ -119,4 +119,36 @@ describe('fault network', () => {
     await net.listen();
     expect(await ask(net.address('1', '2'), 'x')).toMatch(/ECONNRESET|error/);
   });
+  it('delayReplies and dropReplies act on the answers only: the request arrives, its answer comes late or never', async () => {
+    const received: string[] = [];
+    const server = createServer((s) => {
+      s.setEncoding('utf8');
+      s.on('data', (d: string) => {
+        received.push(d);
+        s.write(`2:${d}`);
+      });
+      s.on('error', () => {});
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    servers.push(server);
+    const ports = new Map<string, number>([
+      ['1', await node(1)],
+      ['2', (server.address() as { port: number }).port],
+    ]);
+    net = new FaultNetwork(['1', '2'], (id) => ports.get(id)!);
+    await net.listen();
+    net.dropReplies('1', '2');
+    expect(net.faulty).toBe(true);
+    expect(await ask(net.address('1', '2'), 'lost')).toBe('timeout');
+    expect(received).toEqual(['lost']); // acted on, answer swallowed
+    net.delayReplies('1', '2', 300);
+    const t0 = performance.now();
+    expect(await ask(net.address('1', '2'), 'late', 2000)).toBe('2:late');
+    expect(performance.now() - t0).toBeGreaterThanOrEqual(280);
+    expect(received).toEqual(['lost', 'late']);
+    net.heal();
+    expect(net.faulty).toBe(false);
+    expect(await ask(net.address('1', '2'), 'back')).toBe('2:back');
+    expect(net.events.map((e) => e.what)).toEqual(['drop answers node 2 -> node 1', 'delay answers node 2 -> node 1 by 300 ms', 'heal']);
+  });
 });
