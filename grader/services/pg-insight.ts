@@ -122,9 +122,10 @@ function makeInsight(db: Pool): PgInsight {
     try {
       rows = (
         await client.query(
-          `SELECT userid::text || ':' || queryid::text || ':' || toplevel::text AS key, query, calls, rows,
+          // toplevel is PostgreSQL 14+: read through to_jsonb so a 13 server works too.
+          `SELECT s.userid::text || ':' || s.queryid::text || ':' || coalesce(to_jsonb(s) ->> 'toplevel', 'true') AS key, query, calls, rows,
                   total_exec_time + total_plan_time AS ms, shared_blks_hit + shared_blks_read AS blocks, wal_records
-             FROM pg_stat_statements
+             FROM pg_stat_statements s
             WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
               AND userid <> (SELECT oid FROM pg_roles WHERE rolname = $1)`,
           [GRADER_ROLE],

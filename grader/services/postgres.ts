@@ -388,8 +388,9 @@ export function templateDatabaseName(template: PgTemplate): string {
   return `labs__tpl_${template.name}_${configFingerprint([template.seed])}`;
 }
 
-/** How long the last build of each template took in this process (ms), for reports and tests. */
+/** How long the last build of each template took in this process (ms), and how many builds it made: for reports and tests. */
 export const templateBuildMs = new Map<string, number>();
+export const templateBuilds = { count: 0 };
 
 /**
  * The template's database name, built first if it does not exist. Builders serialise on an advisory lock (two
@@ -427,6 +428,7 @@ export async function ensureTemplate(admin: Client, adminUrl: string, template: 
     await admin.query(`ALTER DATABASE ${quoteIdent(name)} WITH IS_TEMPLATE true ALLOW_CONNECTIONS false`).catch(() => {});
     await admin.query(`COMMENT ON DATABASE ${quoteIdent(name)} IS 'backend-labs template ${template.name}'`).catch(() => {});
     templateBuildMs.set(name, Math.round(performance.now() - t0));
+    templateBuilds.count++;
     // Older builds of the same template (another seed) are dropped.
     const { rows } = await admin.query<{ datname: string }>(`SELECT datname FROM pg_database WHERE datname LIKE $1 AND datname <> $2`, [`labs\\_\\_tpl\\_${template.name}\\_%`, name]);
     for (const row of rows) {

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dockerClient, LABEL_CONFIG, listResources, removeResources } from '../../grader/services/docker.ts';
 import { IMAGES } from '../../grader/services/images.ts';
 import { startServices, templateDatabaseName, type PgTemplate, type ServiceSet } from '../../grader/services/index.ts';
-import { templateBuildMs } from '../../grader/services/postgres.ts';
+import { templateBuildMs, templateBuilds } from '../../grader/services/postgres.ts';
 import { describePlan, GRADER_ROLE, pgInsight, seqScanOn, tableAccess, usesIndexOn } from '../../grader/services/pg-insight.ts';
 
 const NS = 'labs-test-pginsight';
@@ -93,7 +93,9 @@ describe('seeded template databases', () => {
 
   it('two runs starting at once build the template once', { timeout: 120_000 }, async () => {
     const fresh: PgTemplate = { name: 'pginsight_race', seed: ['CREATE TABLE t (x int)', 'INSERT INTO t SELECT generate_series(1, 50000)'] };
+    const builds = templateBuilds.count;
     const [x, y] = await Promise.all([run('eeee0005', fresh), run('ffff0006', fresh)]);
+    expect(templateBuilds.count - builds, 'the second waits on the advisory lock and finds the template built').toBe(1);
     for (const s of [x, y]) expect((await s.db().query('SELECT count(*)::int AS n FROM t')).rows[0].n).toBe(50_000);
   });
 });
@@ -182,5 +184,37 @@ describe('statements the learner ran (pg_stat_statements)', () => {
     // The grader's role exists and is not the learner's.
     const roles = await a.db().query('SELECT current_user AS me, (SELECT count(*)::int FROM pg_roles WHERE rolname = $1) AS n', [GRADER_ROLE]);
     expect(roles.rows[0]).toEqual({ me: 'labs', n: 1 });
+  });
+});
+
+describe('a server the user runs without pg_stat_statements', () => {
+  it('statements() fails with an ENVIRONMENT error that says how to load it; plans still work', { timeout: 120_000 }, async () => {
+    const name = `${NS}-plain`;
+    execFileSync('docker', ['run', '-d', '--name', name, '--label', `dev.backend-labs.namespace=${NS}`, '-e', 'POSTGRES_PASSWORD=labs', '-e', 'POSTGRES_USER=labs', '-p', '127.0.0.1::5432', IMAGES.postgres]);
+    const port = execFileSync('docker', ['port', name, '5432/tcp']).toString().trim().split('\n')[0].split(':').pop();
+    const url = `postgres://labs:labs@127.0.0.1:${port}/postgres`;
+    // The image's init restarts the server once: wait until it answers for good.
+    const deadline = Date.now() + 60_000;
+    for (;;) {
+      const c = new pg.Client({ connectionString: url });
+      try {
+        await c.connect();
+        await c.query('SELECT 1');
+        await c.end();
+        if (execFileSync('docker', ['logs', name], { stdio: ['ignore', 'pipe', 'pipe'] }).toString().includes('PostgreSQL init process complete')) break;
+      } catch {
+        await c.end().catch(() => {});
+      }
+      if (Date.now() > deadline) throw new Error('the plain PostgreSQL did not start');
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    const s = await startServices(['postgres'], { labId: 'pginsight', runId: 'plain0001', namespace: NS, urls: { postgres: url } });
+    sets.push(s);
+    const insight = pgInsight({ db: s.db() });
+    const err = await insight.statements(async () => {}).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'ENVIRONMENT' });
+    expect((err as Error).message).toMatch(/shared_preload_libraries = 'pg_stat_statements'/);
+    const plan = await insight.plan('SELECT 1 AS x');
+    expect(plan['Node Type']).toBe('Result');
   });
 });
