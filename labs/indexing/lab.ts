@@ -459,6 +459,7 @@ export default defineLab(
               }
             });
             const blocks = statements.reduce((n, s) => n + s.blocks, 0) / samples.length;
+            ctx.note(`${shape}: ${Math.round(blocks)} blocks per request (budget ${BLOCK_BUDGET})`);
             if (blocks > BLOCK_BUDGET) {
               const worst = [...statements].sort((a, b) => b.blocks - a.blocks)[0];
               throw new CheckFailure({
