@@ -25,6 +25,14 @@ export interface FaultEvent {
   what: string;
 }
 
+/** One direction of a connection: chunks still held by a delay, and what waits for them to go out. */
+interface Flow {
+  pending: number;
+  waiters: (() => void)[];
+}
+
+const afterFlushed = (flow: Flow, fn: () => void) => (flow.pending === 0 ? fn() : flow.waiters.push(fn));
+
 interface Pair {
   client: Socket;
   upstream: Socket;
@@ -73,19 +81,31 @@ class Link {
       client.destroy();
       upstream.destroy();
     };
-    client.on('error', close).on('close', close);
+    const toUpstream = this.pipe(client, upstream, false);
+    const toClient = this.pipe(upstream, client, true);
+    client.on('error', close).on('close', () => this.closeAfter(toUpstream, false, close));
     upstream.on('error', () => {
       // The node is down: the peer sees the connection reset, as it would talking to it directly.
       if (!client.destroyed) client.resetAndDestroy();
       close();
     });
-    upstream.on('close', close);
-    this.pipe(client, upstream, false);
-    this.pipe(upstream, client, true);
+    upstream.on('close', () => this.closeAfter(toClient, true, close));
+  }
+
+  /**
+   * One side closed: the other learns it after the bytes still delayed towards it (a close travels behind
+   * the data), and not at all through a blackhole (the FIN is swallowed too: the other side stays open
+   * until it gives up, or until heal cuts the connection).
+   */
+  private closeAfter(flow: Flow, reply: boolean, close: () => void): void {
+    const mode = (reply && this.replyMode) || this.mode;
+    if (mode.kind === 'blackhole') return;
+    afterFlushed(flow, close);
   }
 
   /** Forwards a → b under the link's mode (the reply mode for answers) at the time each chunk arrives. */
-  private pipe(a: Socket, b: Socket, reply: boolean): void {
+  private pipe(a: Socket, b: Socket, reply: boolean): Flow {
+    const flow: Flow = { pending: 0, waiters: [] };
     a.on('data', (chunk: Buffer) => {
       const mode = (reply && this.replyMode) || this.mode;
       if (mode.kind === 'blackhole') return; // swallowed: the sender thinks it went out
@@ -98,9 +118,12 @@ class Link {
       if (mode.kind === 'delay') {
         // A paused source keeps the order of chunks: deliver after the delay, then read on.
         a.pause();
+        flow.pending++;
         setTimeout(() => {
           if (!b.destroyed) b.write(chunk);
+          flow.pending--;
           a.resume();
+          if (flow.pending === 0) for (const w of flow.waiters.splice(0)) w();
         }, mode.ms);
         return;
       }
@@ -111,8 +134,9 @@ class Link {
     });
     a.on('end', () => {
       const mode = (reply && this.replyMode) || this.mode;
-      if (mode.kind === 'up' || mode.kind === 'delay') b.end();
+      if (mode.kind === 'up' || mode.kind === 'delay') afterFlushed(flow, () => b.destroyed || b.end());
     });
+    return flow;
   }
 
   /** Answers only: delayed or swallowed while requests still go through (undefined: as the link). */

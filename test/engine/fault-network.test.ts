@@ -146,9 +146,18 @@ describe('fault network', () => {
     expect(await ask(net.address('1', '2'), 'late', 2000)).toBe('2:late');
     expect(performance.now() - t0).toBeGreaterThanOrEqual(280);
     expect(received).toEqual(['lost', 'late']);
+    // an answer followed by the node closing: the close travels behind the delayed answer, and not through a blackhole
+    const closing = createServer((s) => s.once('data', (d) => s.end(`3:${d}`)));
+    await new Promise<void>((r) => closing.listen(0, '127.0.0.1', () => r()));
+    servers.push(closing);
+    ports.set('2', (closing.address() as { port: number }).port);
+    net.delayReplies('1', '2', 300);
+    expect(await ask(net.address('1', '2'), 'bye', 2000)).toBe('3:bye');
+    net.dropReplies('1', '2');
+    expect(await ask(net.address('1', '2'), 'gone', 800)).toBe('timeout');
     net.heal();
     expect(net.faulty).toBe(false);
-    expect(await ask(net.address('1', '2'), 'back')).toBe('2:back');
-    expect(net.events.map((e) => e.what)).toEqual(['drop answers node 2 -> node 1', 'delay answers node 2 -> node 1 by 300 ms', 'heal']);
+    expect(await ask(net.address('1', '2'), 'back')).toBe('3:back');
+    expect(net.events.map((e) => e.what)).toEqual(['drop answers node 2 -> node 1', 'delay answers node 2 -> node 1 by 300 ms', 'delay answers node 2 -> node 1 by 300 ms', 'drop answers node 2 -> node 1', 'heal']);
   });
 });
