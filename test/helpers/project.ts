@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { scaffold, ROOT } from '../../cli/scaffold.ts';
 import { loadLab } from '../../labs/index.ts';
 import { runLab, type RunOptions } from '../../grader/run.ts';
+import { roleCommands } from '../../grader/runtime/roles.ts';
 import type { RunResult } from '../../grader/events.ts';
 import type { Lab } from '../../grader/types.ts';
 
@@ -51,6 +52,8 @@ export interface Alternative {
   dir: string;
   /** The start command from the alternative's own labs.json (e.g. `python3 -u server.py`), else `npm start`. */
   start: string;
+  /** A lab with roles: one command per role (labs.json `{"start": {"orders": "...", "inventory": "..."}}`). */
+  roles?: Record<string, string>;
 }
 
 /**
@@ -65,10 +68,20 @@ export function listAlternatives(labDir: string): Alternative[] {
     .map((d) => {
       const dir = join(base, d.name);
       const manifest = join(dir, 'labs.json');
-      const start = existsSync(manifest) ? (JSON.parse(readFileSync(manifest, 'utf8')) as { start?: string }).start : undefined;
+      const raw = existsSync(manifest) ? (JSON.parse(readFileSync(manifest, 'utf8')) as { start?: string | Record<string, string> }).start : undefined;
+      const roles = typeof raw === 'object' && raw !== null ? raw : undefined;
+      if (roles && !Object.values(roles).every((c) => typeof c === 'string' && c.trim())) throw new Error(`alternative ${d.name}: labs.json "start" needs a command for each role`);
+      const start = roles ? Object.values(roles).join(' & ') : (raw as string | undefined);
       if (existsSync(manifest) && (typeof start !== 'string' || !start.trim())) throw new Error(`alternative ${d.name}: labs.json needs a "start" command`);
-      return { name: d.name, dir, start: start ?? 'npm start' };
+      return { name: d.name, dir, start: start ?? 'npm start', roles };
     });
+}
+
+/** How to run an alternative: its start command, or (a lab with roles) the first role's and the others'. */
+export function alternativeOptions(lab: Lab, alt: Alternative): Partial<RunOptions> {
+  if (!alt.roles) return { startCommand: alt.start };
+  const { main, others } = roleCommands(alt.roles, lab.roles ?? [], `alternative ${alt.name}: labs.json`);
+  return { startCommand: main, roles: others };
 }
 
 export function makeProject(lab: Lab, variant: Variant): string {

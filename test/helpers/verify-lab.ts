@@ -2,7 +2,7 @@
 // variant fails exactly the checks it names, and every check is failed by at least one variant.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Lab } from '../../grader/types.ts';
-import { cleanupProjects, explain, grade, listAlternatives, listMutants, loadLab, makeProject } from './project.ts';
+import { alternativeOptions, cleanupProjects, explain, grade, listAlternatives, listMutants, loadLab, makeProject } from './project.ts';
 
 export interface VerifyOptions {
   /** Extra budget per run (labs with windows/timeouts). */
@@ -62,7 +62,7 @@ export function verifyLab(id: string, options: VerifyOptions = {}): void {
       const runs = alt.start === 'npm start' ? 1 : 2;
       for (let run = 1; run <= runs; run++) {
         variant(`alternative solution "${alt.name}" (${alt.start}) passes every check${runs > 1 ? `, run ${run} of ${runs}` : ''}`, { timeout }, async ({ expect }) => {
-          const result = await grade(lab, makeProject(lab, { alternative: alt.dir }), { startCommand: alt.start });
+          const result = await grade(lab, makeProject(lab, { alternative: alt.dir }), alternativeOptions(lab, alt));
           expect(result.status, explain(result)).toBe('pass');
           expect(result.checks.map((c) => c.status), explain(result)).toEqual(lab.checks.map(() => 'pass'));
         });
