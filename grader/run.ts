@@ -260,7 +260,8 @@ async function execute(
     // Every link between the learner's processes goes through a proxy of ours; each learns its peers from PEERS.
     const nodes = replicaCount > 1 ? Array.from({ length: replicaCount }, (_, i) => String(i + 1)) : [...(lab.roles ?? [])];
     const main = nodes[0]!;
-    network = new FaultNetwork(nodes, (id) => (id === main ? port : roleProcs!.portOf(replicaCount > 1 ? `instance ${id}` : id)));
+    // A node not started yet (the first one calling a peer at its own startup) looks down: reset.
+    network = new FaultNetwork(nodes, (id) => (id === main ? port : roleProcs?.roles.includes(replicaCount > 1 ? `instance ${id}` : id) ? roleProcs.portOf(replicaCount > 1 ? `instance ${id}` : id) : undefined));
     await network.listen();
     labEnv.PEERS = network.peersEnv(main);
     baseEnv.PEERS = labEnv.PEERS;

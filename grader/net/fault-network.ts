@@ -52,7 +52,8 @@ class Link {
   constructor(
     readonly from: NodeId,
     readonly to: NodeId,
-    private readonly targetPort: () => number,
+    /** undefined: the node is not started yet. */
+    private readonly targetPort: () => number | undefined,
   ) {}
 
   async listen(): Promise<void> {
@@ -72,7 +73,13 @@ class Link {
       client.resetAndDestroy();
       return;
     }
-    const upstream = connect({ host: '127.0.0.1', port: this.targetPort() });
+    const target = this.targetPort();
+    if (target === undefined) {
+      // The node is not started yet (a peer calls it at its own startup): it looks down, i.e. reset.
+      client.resetAndDestroy();
+      return;
+    }
+    const upstream = connect({ host: '127.0.0.1', port: target });
     upstream.setNoDelay(true);
     const pair: Pair = { client, upstream };
     this.pairs.add(pair);
@@ -168,12 +175,12 @@ export class FaultNetwork {
   private readonly started = performance.now();
 
   /**
-   * `nodes`: instance ids ('1'..'N') or role names. `portOf(id)`: where node id really listens (looked up at each connection, so a
+   * `nodes`: instance ids ('1'..'N') or role names. `portOf(id)`: where node id really listens, undefined before it is started (looked up at each connection, so a
    * node restarted on the same port is reached again).
    */
   constructor(
     readonly nodes: NodeId[],
-    private readonly portOf: (id: NodeId) => number,
+    private readonly portOf: (id: NodeId) => number | undefined,
   ) {
     for (const from of [CLIENT, ...nodes]) {
       for (const to of nodes) if (from !== to) this.links.set(`${from}>${to}`, new Link(from, to, () => this.portOf(to)));

@@ -110,6 +110,18 @@ describe('fault network', () => {
     expect(got).toEqual([]);
   });
 
+  it('a node not started yet (no port) looks reset to its peers', async () => {
+    const ports = new Map<string, number | undefined>([
+      ['1', await node(1)],
+      ['2', undefined],
+    ]);
+    net = new FaultNetwork(['1', '2'], (id) => ports.get(id));
+    await net.listen();
+    expect(await ask(net.address('1', '2'), 'x')).toMatch(/ECONNRESET|error/);
+    ports.set('2', await node(2));
+    expect(await ask(net.address('1', '2'), 'y')).toBe('2:y');
+  });
+
   it('a node that is down looks reset to its peers', async () => {
     const ports = new Map<string, number>([
       ['1', await node(1)],
