@@ -414,6 +414,10 @@ async function execute(
   const instanceControls: InstanceControl[] = Array.from({ length: replicaCount > 1 ? replicaCount : 0 }, (_, i): InstanceControl => {
     const id = i + 1;
     if (id === 1) {
+      /** SIGSTOP/SIGCONT to instance 1's group (a paused group takes signals only once continued). */
+      const signalMain = (sig: NodeJS.Signals) => {
+        if (server instanceof LocalServer && server.pid !== undefined) signalGroup(server.pid, sig);
+      };
       return {
         id,
         port,
@@ -428,21 +432,21 @@ async function execute(
         waitForOutput: (match, timeoutMs) => control.waitForOutput(match, timeoutMs),
         kill: (sig = 'SIGKILL') => {
           pausedInstances.delete(id);
-          if (server instanceof LocalServer && server.pid !== undefined) signalGroup(server.pid, 'SIGCONT');
+          signalMain('SIGCONT');
           return control.kill(sig);
         },
         restart: () => {
           pausedInstances.delete(id);
-          if (server instanceof LocalServer && server.pid !== undefined) signalGroup(server.pid, 'SIGCONT');
+          signalMain('SIGCONT');
           return control.restart();
         },
         pause: () => {
           pausedInstances.add(id);
-          if (server instanceof LocalServer && server.pid !== undefined) signalGroup(server.pid, 'SIGSTOP');
+          signalMain('SIGSTOP');
         },
         resume: () => {
           pausedInstances.delete(id);
-          if (server instanceof LocalServer && server.pid !== undefined) signalGroup(server.pid, 'SIGCONT');
+          signalMain('SIGCONT');
         },
       };
     }

@@ -10,8 +10,10 @@
 //   const pool = backends.of(ctx); pool.reset(); pool.get('b').behave({ kind: 'status', status: 503 });
 import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
-import type { CheckContext, EnvContext } from '../types.ts';
+import type { Socket } from 'node:net';
+import { freePort } from '../runtime/ports.ts';
+import { ByEnvValue } from './hosted-by-env.ts';
+import type { EnvContext } from '../types.ts';
 
 /** What a backend does with the next requests (health requests excepted, see `health`). */
 export type Behaviour =
@@ -302,14 +304,8 @@ export async function hostBackends(run: EnvContext, names: string[], options: Ho
   const started = performance.now();
   const backends: Backend[] = [];
   for (const name of names) {
-    // Port 0 first to find a free one, then the backend keeps that port across stop()/start().
-    const probe = createServer();
-    await new Promise<void>((resolve, reject) => {
-      probe.once('error', reject);
-      probe.listen(0, bind, () => resolve());
-    });
-    const port = (probe.address() as AddressInfo).port;
-    await new Promise<void>((resolve) => probe.close(() => resolve()));
+    // A free port, which the backend then keeps across stop()/start().
+    const port = await freePort();
     const b = new Backend(name, port, `http://${urlHost}:${port}`, bind, started, options.healthPath, options.keepAliveTimeoutMs);
     await b.start();
     backends.push(b);
@@ -323,25 +319,12 @@ export async function hostBackends(run: EnvContext, names: string[], options: Ho
  * Backends hosted by an env knob, found again from the knob's value in a check. The knob's value is what
  * `format` makes of the pool (default: the URLs joined by commas).
  */
-export class BackendsByEnv {
-  private readonly byValue = new Map<string, BackendPool>();
-
-  constructor(private readonly envName: string) {}
-
+export class BackendsByEnv extends ByEnvValue<BackendPool> {
   async host(run: EnvContext, names: string[], options: HostBackendsOptions & { format?: (pool: BackendPool) => string } = {}): Promise<string> {
     const pool = await hostBackends(run, names, options);
     const value = options.format ? options.format(pool) : pool.backends.map((b) => b.url).join(',');
-    this.byValue.set(value, pool);
-    run.onTeardown(async () => {
-      this.byValue.delete(value);
-    });
+    const forget = this.remember(value, pool);
+    run.onTeardown(async () => forget());
     return value;
-  }
-
-  of(ctx: CheckContext): BackendPool {
-    const value = ctx.env[this.envName];
-    const pool = value === undefined ? undefined : this.byValue.get(value);
-    if (!pool) throw new Error(`${this.envName} (${value}) names no backends hosted by this run`);
-    return pool;
   }
 }

@@ -2,6 +2,32 @@
 // and whatever they spawn are stopped together.
 import { readdirSync, readFileSync } from 'node:fs';
 
+/**
+ * The processes of a group, from /proc: pid and state (R, S, Z...). Undefined where /proc cannot be read
+ * (not Linux).
+ */
+function groupMembers(pgid: number): { pid: string; state: string }[] | undefined {
+  let entries: string[];
+  try {
+    entries = readdirSync('/proc');
+  } catch {
+    return undefined;
+  }
+  const out: { pid: string; state: string }[] = [];
+  for (const entry of entries) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      // rest[0] = state, rest[1] = ppid, rest[2] = pgrp
+      if (Number(rest[2]) === pgid) out.push({ pid: entry, state: rest[0]! });
+    } catch {
+      // the process went away while we looked
+    }
+  }
+  return out;
+}
+
 /** True while any non-zombie process is left in the group. */
 export function groupAlive(pgid: number): boolean {
   try {
@@ -10,24 +36,8 @@ export function groupAlive(pgid: number): boolean {
     return false;
   }
   // kill(0) also succeeds for zombies nobody reaped (PID 1 in a container may not reap): ask /proc.
-  let entries: string[];
-  try {
-    entries = readdirSync('/proc');
-  } catch {
-    return true;
-  }
-  for (const entry of entries) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      // rest[0] = state, rest[1] = ppid, rest[2] = pgrp
-      if (Number(rest[2]) === pgid && rest[0] !== 'Z' && rest[0] !== 'X') return true;
-    } catch {
-      // the process went away while we looked
-    }
-  }
-  return false;
+  const members = groupMembers(pgid);
+  return members === undefined || members.some((m) => m.state !== 'Z' && m.state !== 'X');
 }
 
 export function signalGroup(pgid: number, signal: NodeJS.Signals): void {
@@ -69,21 +79,11 @@ export function untrackGroup(pgid: number): void {
  * /proc cannot say (not Linux, or the group is gone).
  */
 export function groupRssBytes(pgid: number): number | undefined {
-  let entries: string[];
-  try {
-    entries = readdirSync('/proc');
-  } catch {
-    return undefined;
-  }
   let total = 0;
   let found = false;
-  for (const entry of entries) {
-    if (!/^\d+$/.test(entry)) continue;
+  for (const { pid } of groupMembers(pgid) ?? []) {
     try {
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      if (Number(rest[2]) !== pgid) continue;
-      const rss = /^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${entry}/status`, 'utf8'));
+      const rss = /^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
       if (rss) {
         total += Number(rss[1]) * 1024;
         found = true;

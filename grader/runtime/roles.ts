@@ -66,18 +66,20 @@ export class RoleProcesses {
     for (const [i, spec] of this.specs.entries()) await this.launch(spec, ports[i]!);
   }
 
-  /** The port a role was given (its PORT). */
-  portOf(role: string): number {
+  private started(role: string): Running {
     const r = this.running.get(role);
     if (!r) throw new GraderError('LAB_INVALID', `no process "${role}" (have ${this.roles.join(', ')})`);
-    return r.port;
+    return r;
+  }
+
+  /** The port a role was given (its PORT). */
+  portOf(role: string): number {
+    return this.started(role).port;
   }
 
   /** Until the role's process listens on its PORT (see LocalServer.waitReady). */
   waitReady(role: string, timeoutMs: number, signal?: AbortSignal): Promise<ReadyOutcome> {
-    const r = this.running.get(role);
-    if (!r) throw new GraderError('LAB_INVALID', `no process "${role}" (have ${this.roles.join(', ')})`);
-    return r.process.waitReady(timeoutMs, signal);
+    return this.started(role).process.waitReady(timeoutMs, signal);
   }
 
   private async launch(spec: RoleSpec, port: number): Promise<void> {
