@@ -129,6 +129,8 @@ export class PostgresService {
 
     // Warm path: the container is running with these settings; one Docker API call, no testcontainers.
     if (reused) {
+      // The client library loads while Docker answers (each costs tens of ms; neither needs the other).
+      void loadPg().catch(() => {});
       const warm = await findWarmContainer(name, fingerprint, network, `${PORT}/tcp`);
       if (warm) {
         const admin = `postgres://${USER}:${PASSWORD}@${warm.host}:${warm.port}/postgres`;
