@@ -96,6 +96,108 @@ async function apRead(ctx: CheckContext, id: number, name: string): Promise<numb
   return typeof body?.value === 'number' ? body.value : undefined;
 }
 
+// --- AP register: last writer wins on a hybrid logical clock ------------------------------------------------
+
+type Version = [number, number, number];
+const isVersion = (v: unknown): v is Version => Array.isArray(v) && v.length === 3 && v.every((n) => Number.isSafeInteger(n) && n >= 0);
+const cmp = (a: Version, b: Version) => a[0] - b[0] || a[1] - b[1] || a[2] - b[2];
+const fmtVersion = (v: unknown) => (isVersion(v) ? `[${v.join(', ')}]` : show(v));
+/** A node's clock and the grader's are the same machine's; a request's timestamp may still be read a moment apart. */
+const CLOCK_SLACK_MS = 1000;
+
+/** Values that break hand-written serialisation between nodes: quotes, backslashes, newlines, non-ASCII. */
+function hardValue(ctx: CheckContext, label: string): string {
+  return `${label}-${ctx.random.string(6)} "quoted" back\\slash\nnew line, café ✓ 日本 🚀`;
+}
+
+interface ApWrite {
+  op: Op;
+  status: number | string;
+  version?: Version;
+  raw?: unknown;
+  ms: number;
+  /** Wall-clock window of the request, to judge the timestamp. */
+  wall: [number, number];
+}
+
+async function apPut(ctx: CheckContext, h: History, client: string, id: number, key: string, value: string): Promise<ApWrite> {
+  const out: Partial<ApWrite> = {};
+  const wall0 = Date.now();
+  const t0 = performance.now();
+  const op = await h.run(client, String(id), 'write', key, value, async () => {
+    const res = await ctx.http.request(`${node(ctx, id).url}/ap/kv/${key}`, { method: 'PUT', body: value, headers: { 'Content-Type': 'text/plain; charset=utf-8' }, timeoutMs: cpTimeout(ctx) + SLACK_MS });
+    out.status = res.status;
+    if (res.status !== 200) return { ok: false, note: String(res.status) };
+    let body: { version?: unknown } | undefined;
+    try {
+      body = JSON.parse(res.text) as { version?: unknown };
+    } catch {
+      body = undefined;
+    }
+    out.raw = body?.version;
+    if (isVersion(body?.version)) out.version = body.version;
+    return { ok: true, note: `version ${fmtVersion(body?.version)}` };
+  });
+  if (op.type === 'info') out.status = op.note ?? 'no answer';
+  return { op, status: out.status ?? '?', version: out.version, raw: out.raw, ms: Math.round(performance.now() - t0), wall: [wall0, Date.now()] };
+}
+
+interface ApRead {
+  status: number;
+  value?: string;
+  version?: Version;
+}
+
+async function apGet(ctx: CheckContext, h: History, client: string, id: number, key: string): Promise<ApRead> {
+  const out: ApRead = { status: 0 };
+  await h.run(client, String(id), 'read', key, null, async () => {
+    const res = await ctx.http.get(`${node(ctx, id).url}/ap/kv/${key}`, { timeoutMs: cpTimeout(ctx) + SLACK_MS });
+    out.status = res.status;
+    if (res.status === 404) return { ok: true, value: null, note: '404' };
+    const body = expectJson<{ value?: unknown; version?: unknown }>(res, 200, `GET /ap/kv/${key} on node ${id}`);
+    if (typeof body?.value !== 'string' || !isVersion(body.version)) {
+      throw new CheckFailure({
+        message: `GET /ap/kv/{key} must answer {"key", "value", "version"}: value a string, version [ms, counter, node] (three non-negative integers). Node ${id} answered ${show(body)}.`,
+        expected: '{"key": "...", "value": "...", "version": [ms, counter, node]}',
+        received: show(body),
+      });
+    }
+    out.value = body.value;
+    out.version = body.version;
+    return { ok: true, value: body.value, note: `version ${fmtVersion(body.version)}` };
+  });
+  return out;
+}
+
+function apFailure(ctx: CheckContext, message: string, expected: string, received: string): never {
+  throw new CheckFailure({
+    message,
+    expected,
+    received,
+    transcript: `${describeOps(historyOf(ctx).ops.filter((o) => o.invoke >= (began.get(ctx) ?? 0)).slice(-12))}\n\nfaults:\n${faultsOf(ctx)}`,
+    transcriptTitle: 'History of this check (ms since the run began; ? = no answer) and the faults the grader injected',
+  });
+}
+
+/** A write must be answered at once, with a version from this node's clock (never behind it, never ahead of now). */
+function expectApWrite(ctx: CheckContext, w: ApWrite, id: number, what: string): Version {
+  if (w.status !== 200 || w.ms > cpTimeout(ctx)) {
+    apFailure(ctx, `${what}: PUT /ap/kv/{key} on node ${id} must answer 200 at once (within CP_TIMEOUT_MS, ${cpTimeout(ctx)} ms), partition or not; it answered ${w.status} after ${w.ms} ms. An AP write never waits for a peer: store it locally, gossip it later.`, `200 within ${cpTimeout(ctx)} ms`, `${w.status} after ${w.ms} ms`);
+  }
+  if (!w.version) apFailure(ctx, `${what}: PUT /ap/kv/{key} must answer {"key", "version": [ms, counter, node]} (three non-negative integers); node ${id} answered version ${show(w.raw)}.`, '{"version": [ms, counter, node]}', show(w.raw));
+  const [ms, , nodeId] = w.version;
+  if (nodeId !== id) apFailure(ctx, `${what}: the last part of a version is the node that wrote it: node ${id} answered ${fmtVersion(w.version)}.`, `[ms, counter, ${id}]`, fmtVersion(w.version));
+  if (ms < w.wall[0] - CLOCK_SLACK_MS || ms > w.wall[1] + CLOCK_SLACK_MS) {
+    apFailure(
+      ctx,
+      `${what}: the first part of a version is a hybrid logical clock's time: this node's clock in milliseconds since the epoch (or a higher time it has seen). Node ${id} answered ${fmtVersion(w.version)} for a write made at ${w.wall[0]}. A counter alone (a Lamport clock) orders writes by how many each node made, not by when they were made, so last-writer-wins would keep an older write.`,
+      `ms between ${w.wall[0] - CLOCK_SLACK_MS} and ${w.wall[1] + CLOCK_SLACK_MS}`,
+      fmtVersion(w.version),
+    );
+  }
+  return w.version;
+}
+
 export default defineLab(
   {
     id: 'replicated-kv',
@@ -279,6 +381,123 @@ export default defineLab(
             });
           }
           ctx.note(`converged to ${acked} on all three nodes ${Math.round(performance.now() - t0)} ms after heal`);
+        },
+      },
+
+      {
+        id: 'ap-kv-available',
+        title: 'AP register: during a partition both sides accept writes at once, stamped by a hybrid logical clock, and each node reads its own',
+        hint: 'An AP write is stored locally and answered at once with its version [ms, counter, node]: ms = max(your clock, the highest ms you have seen), counter = 0 when ms moved forward, else previous counter + 1. A read answers the node\'s own copy.',
+        async run(ctx) {
+          begin(ctx);
+          const h = historyOf(ctx);
+          const key = `r${ctx.random.string(6)}`;
+          const empty = `e${ctx.random.string(6)}`;
+          ctx.net.partition([1], [2, 3]);
+          const versions = new Map<number, Version[]>();
+          const written = new Map<number, string>();
+          for (const [id, label] of [[1, 'one'], [2, 'two'], [1, 'one-again'], [3, 'three'], [1, 'one-last']] as const) {
+            const value = hardValue(ctx, label);
+            const w = await apPut(ctx, h, `c${id}`, id, key, value);
+            const v = expectApWrite(ctx, w, id, 'During a partition');
+            const mine = versions.get(id) ?? [];
+            const prev = mine.at(-1);
+            if (prev && cmp(v, prev) <= 0) apFailure(ctx, `Each write on a node gets a version higher than every version that node has seen: node ${id} stamped a write ${fmtVersion(v)} after one it stamped ${fmtVersion(prev)}. Within one millisecond, raise the counter.`, `a version above ${fmtVersion(prev)}`, fmtVersion(v));
+            mine.push(v);
+            versions.set(id, mine);
+            written.set(id, value);
+          }
+          // Read your own writes: node 1 is alone, so its latest write is the newest it can know.
+          const r1 = await apGet(ctx, h, 'c1', 1, key);
+          if (r1.status !== 200 || r1.value !== written.get(1)) {
+            apFailure(ctx, `During the partition node 1 must return its own latest write (it cannot know a newer one): it answered ${r1.status} ${show(r1.value)}.${r1.value !== undefined && r1.value !== written.get(1) && [...written.values()].includes(r1.value) ? ' That is an older write: keep the highest version per key.' : r1.value !== undefined && ![...written.values()].includes(r1.value) ? ' Nobody wrote that value: check how values are stored and escaped (quotes, backslashes, newlines, non-ASCII).' : ''}`, `200 ${show(written.get(1))}`, `${r1.status} ${show(r1.value)}`);
+          }
+          // Node 3 reads a value from its own side (its own write, or node 2's if gossip already carried it), never an invented one.
+          const r3 = await apGet(ctx, h, 'c3', 3, key);
+          if (r3.status !== 200 || (r3.value !== written.get(3) && r3.value !== written.get(2))) {
+            apFailure(ctx, `During the partition node 3 must return a value written on its side (its own, or node 2's): it answered ${r3.status} ${show(r3.value)}. Reads may be stale in an AP store, never invented.`, `200 ${show(written.get(3))}`, `${r3.status} ${show(r3.value)}`);
+          }
+          // An empty value is a value.
+          const we = await apPut(ctx, h, 'c3', 3, empty, '');
+          expectApWrite(ctx, we, 3, 'An empty value during a partition');
+          const re = await apGet(ctx, h, 'c3', 3, empty);
+          if (re.status !== 200 || re.value !== '') apFailure(ctx, 'PUT /ap/kv/{key} with an empty body stores the empty string: GET on the same node must answer 200 with "value": "" (not 404).', '200 {"value": ""}', `${re.status} ${show(re.value)}`);
+          writeTimeline(ctx, 'replicated-kv');
+          ctx.note(`6 AP writes during the partition, each answered within ${cpTimeout(ctx)} ms; versions on node 1: ${versions.get(1)!.map(fmtVersion).join(' < ')}`);
+        },
+      },
+      {
+        id: 'ap-kv-last-writer-wins',
+        title: `AP register: after heal every node converges to the last write (highest version) within ${CONVERGE_MS / 1000} s, and no node goes back`,
+        hint: 'Gossip every key\'s {value, version} every GOSSIP_MS; on receipt keep the one with the higher version (ms, then counter, then node). Keeping what arrived last, or your own write, makes nodes disagree; a Lamport counter makes the node that wrote most win, not the one that wrote last.',
+        timeoutMs: 20_000,
+        async run(ctx) {
+          begin(ctx);
+          const h = historyOf(ctx);
+          const key = `r${ctx.random.string(6)}`;
+          // Before the partition: node 2 writes three times and every node learns it.
+          let seen: ApWrite | undefined;
+          for (let i = 0; i < 3; i++) seen = await apPut(ctx, h, 'c2', 2, key, hardValue(ctx, `before-${i}`));
+          expectApWrite(ctx, seen!, 2, 'Before the partition');
+          const t0 = performance.now();
+          let agreed = false;
+          while (!agreed && performance.now() - t0 < CONVERGE_MS) {
+            const rs = await Promise.all([1, 3].map((id) => apGet(ctx, h, 'c9', id, key)));
+            agreed = rs.every((r) => r.status === 200 && r.value === seen!.op.value);
+            if (!agreed) await ctx.sleep(100);
+          }
+          if (!agreed) apFailure(ctx, `With every node up, nodes 1 and 3 must learn node 2's write within ${CONVERGE_MS / 1000} s (gossip every GOSSIP_MS).`, show(seen!.op.value), 'not learned');
+          // During the partition: node 2 writes three more times (older in time), then node 1 writes once, last.
+          ctx.net.partition([1], [2, 3]);
+          const older: ApWrite[] = [];
+          for (let i = 0; i < 3; i++) older.push(await apPut(ctx, h, 'c2', 2, key, hardValue(ctx, `side-b-${i}`)));
+          for (const w of older) expectApWrite(ctx, w, 2, 'During the partition');
+          await ctx.sleep(20);
+          const last = await apPut(ctx, h, 'c1', 1, key, hardValue(ctx, 'last'));
+          const lastVersion = expectApWrite(ctx, last, 1, 'During the partition');
+          const winner = [...older, last].reduce((a, b) => (cmp(b.version!, a.version!) > 0 ? b : a));
+          if (winner !== last) {
+            apFailure(ctx, `Node 1 wrote last (${Math.round(last.wall[0] - older.at(-1)!.wall[1])} ms after node 2's last write), but its version ${fmtVersion(lastVersion)} is lower than node 2's ${fmtVersion(winner.version)}: last-writer-wins would keep the older write. The time part of a version comes from the node's clock.`, `a version above ${fmtVersion(winner.version)}`, fmtVersion(lastVersion));
+          }
+          ctx.net.heal();
+          // Node 1's messages reach its peers late, theirs reach node 1 at once: node 1 hears node 2's older
+          // writes before the others hear its newer one, so a node that keeps what arrived last goes back.
+          ctx.net.delay(1, 2, 500);
+          ctx.net.delay(1, 3, 500);
+          // Every node converges to node 1's write; a client reading node 1 never sees the version go back.
+          const healed = performance.now();
+          let values: ApRead[] = [];
+          let node1Max: Version = lastVersion;
+          while (performance.now() - healed < CONVERGE_MS) {
+            values = await Promise.all([1, 2, 3].map((id) => apGet(ctx, h, 'c1', id, key)));
+            const v1 = values[0]!;
+            if (v1.version && cmp(v1.version, node1Max) < 0) {
+              apFailure(ctx, `After the heal, node 1 went back from version ${fmtVersion(node1Max)} to ${fmtVersion(v1.version)} (${show(v1.value)}): a node must keep the higher version, not the one that arrived last. A client reading one node must never see time go backwards (monotonic reads).`, `version ${fmtVersion(node1Max)} or higher`, `${fmtVersion(v1.version)} ${show(v1.value)}`);
+            }
+            if (v1.version) node1Max = cmp(v1.version, node1Max) > 0 ? v1.version : node1Max;
+            if (values.every((r) => r.status === 200 && r.value === last.op.value)) break;
+            await ctx.sleep(100);
+          }
+          const convergedMs = Math.round(performance.now() - healed);
+          // Converged means it stays so: two more gossip rounds, and every node still has the last write.
+          if (values.every((r) => r.status === 200 && r.value === last.op.value)) {
+            await ctx.sleep(2 * Number(ctx.env.GOSSIP_MS));
+            values = await Promise.all([1, 2, 3].map((id) => apGet(ctx, h, 'c1', id, key)));
+          }
+          writeTimeline(ctx, 'replicated-kv');
+          if (!values.every((r) => r.status === 200 && r.value === last.op.value)) {
+            const olderValues = older.map((w) => w.op.value);
+            const agree = values.every((r) => r.value === values[0]!.value);
+            const cause = agree && olderValues.includes(values[0]!.value ?? null)
+              ? 'They agree on one of node 2\'s older writes: versions must order writes by time (a hybrid logical clock), so the last write wins.'
+              : agree
+                ? 'They agree on a value that is not the last write.'
+                : values.some((r) => r.value === last.op.value)
+                  ? 'They disagree: each keeps what it wrote, or what arrived last. Keep the value with the highest version (ms, then counter, then node), and gossip every key to every peer.'
+                  : 'None has node 1\'s write: gossip every key\'s value and version to every peer every GOSSIP_MS, and keep the higher version.';
+            apFailure(ctx, `${CONVERGE_MS / 1000} s after the partition healed every node must return the last write (node 1's, version ${fmtVersion(lastVersion)}). ${cause}`, `${show(last.op.value)} on every node`, values.map((r, i) => `node ${i + 1}: ${r.status} ${show(r.value)} ${fmtVersion(r.version)}`).join('\n'));
+          }
+          ctx.note(`converged to node 1's last write (version ${fmtVersion(lastVersion)}) on all three nodes ${convergedMs} ms after heal (node 1's messages delayed 500 ms), and stayed`);
         },
       },
     ],

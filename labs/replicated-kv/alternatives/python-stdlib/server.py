@@ -1,7 +1,8 @@
 """replicated-kv in Python's standard library, written from the README alone.
 
 CP: an ABD register per key (majority quorums for the version read, the store, and the read's write-back).
-AP: a grow-only counter per name (one count per node, merged by maximum, gossiped every GOSSIP_MS).
+AP: a grow-only counter per name (one count per node, merged by maximum, gossiped every GOSSIP_MS), and a
+last-writer-wins register per key stamped by a hybrid logical clock [ms, counter, node].
 Peers are reached only through PEERS, with a timeout on every call.
 """
 import json
@@ -29,6 +30,29 @@ pool = ThreadPoolExecutor(max_workers=32)
 lock = threading.Lock()
 registers = {}  # key -> (version tuple (counter, node), value or None)
 counters = {}  # name -> {node: count}
+lww = {}  # key -> (version [ms, counter, node], value)
+hlc = [0, 0]  # this node's hybrid logical clock: [ms, counter]
+ME_INT = int(ME)
+
+
+def tick():
+    """The next timestamp: above everything this node has seen, and at least its wall clock."""
+    now = int(time.time() * 1000)
+    if now > hlc[0]:
+        hlc[0], hlc[1] = now, 0
+    else:
+        hlc[1] += 1
+    return [hlc[0], hlc[1], ME_INT]
+
+
+def keep(key, version, value):
+    """Keeps the higher version per key; moves the clock past what it has seen. Call with the lock held."""
+    version = [int(x) for x in version]
+    mine = lww.get(key)
+    if mine is None or version > mine[0]:
+        lww[key] = (version, value)
+    if version[:2] > hlc:
+        hlc[0], hlc[1] = version[0], version[1]
 
 
 def newer(a, b):
@@ -119,8 +143,10 @@ def gossip():
         time.sleep(GOSSIP)
         with lock:
             state = {k: dict(v) for k, v in counters.items()}
+            registers_state = {k: {"version": v, "value": val} for k, (v, val) in lww.items()}
         for _, url in PEERS:
             pool.submit(lambda u=url: call(u + "/internal/ap/state", "POST", state))
+            pool.submit(lambda u=url: call(u + "/internal/ap/registers", "POST", registers_state))
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -162,6 +188,12 @@ class Handler(BaseHTTPRequestHandler):
             return self.send(200, value, "text/plain; charset=utf-8")
         if len(p) == 3 and p[:2] == ["ap", "counters"]:
             return self.send(200, {"name": p[2], "value": total(p[2])})
+        if len(p) == 3 and p[:2] == ["ap", "kv"]:
+            with lock:
+                entry = lww.get(p[2])
+            if entry is None:
+                return self.send(404, {"error": "no such key"})
+            return self.send(200, {"key": p[2], "value": entry[1], "version": entry[0]})
         if p == ["health"]:
             return self.send(200, {"status": "ok", "node": ME})
         self.send(404, {"error": "not found"})
@@ -179,6 +211,11 @@ class Handler(BaseHTTPRequestHandler):
                 return self.send(503, {"error": "no majority"})
             ok = write_quorum(p[2], (seen[0][0] + 1, ME), raw.decode("utf-8"))
             return self.send(204) if ok else self.send(503, {"error": "no majority"})
+        if len(p) == 3 and p[:2] == ["ap", "kv"]:
+            with lock:
+                version = tick()
+                keep(p[2], version, raw.decode("utf-8"))
+            return self.send(200, {"key": p[2], "version": version})
         self.send(404, {"error": "not found"})
 
     def do_POST(self):
@@ -186,6 +223,12 @@ class Handler(BaseHTTPRequestHandler):
         raw = self.body()
         if p == ["internal", "ap", "state"]:
             merge(json.loads(raw or b"{}"))
+            return self.send(204)
+        if p == ["internal", "ap", "registers"]:
+            received = json.loads(raw or b"{}")
+            with lock:
+                for key, e in received.items():
+                    keep(key, e["version"], e["value"])
             return self.send(204)
         if len(p) == 4 and p[:2] == ["ap", "counters"] and p[3] == "increment":
             with lock:

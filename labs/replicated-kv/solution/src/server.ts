@@ -2,7 +2,8 @@
 // the highest version from a majority, then stores version+1 on a majority; a read asks a majority, takes
 // the highest version and writes it back to a majority before answering. Without a majority within
 // CP_TIMEOUT_MS: 503. /ap: grow-only counters (a G-counter CRDT): increments are local and always accepted,
-// nodes gossip their state every GOSSIP_MS and merge by taking, per node, the highest count.
+// nodes gossip their state every GOSSIP_MS and merge by taking, per node, the highest count; and registers
+// where the last writer wins, by hybrid logical clock timestamps, gossiped the same way.
 // Nodes reach each other only through PEERS (the grader's proxies).
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 
@@ -103,6 +104,32 @@ setInterval(() => {
   }
 }, gossipMs).unref();
 
+// AP register: per key the value with the highest version [ms, counter, node], a hybrid logical clock
+// timestamp (ms from this node's clock, or higher if it has seen higher; counter orders events within one ms).
+type Hlc = [number, number, number];
+const meNumber = Number(me);
+const after = (a: Hlc, b: Hlc) => a[0] - b[0] || a[1] - b[1] || a[2] - b[2];
+const lww = new Map<string, { value: string; version: Hlc }>();
+let clock: Hlc = [0, 0, meNumber];
+/** The next timestamp: above everything this node has seen, and at least its clock. */
+function tick(): Hlc {
+  const now = Date.now();
+  clock = now > clock[0] ? [now, 0, meNumber] : [clock[0], clock[1] + 1, meNumber];
+  return clock;
+}
+/** Keeps the higher version; moves this node's clock past what it has seen. */
+function keep(key: string, entry: { value: string; version: Hlc }): void {
+  const mine = lww.get(key);
+  if (!mine || after(entry.version, mine.version) > 0) lww.set(key, entry);
+  if (after(entry.version, clock) > 0) clock = [entry.version[0], entry.version[1], meNumber];
+}
+setInterval(() => {
+  const body = JSON.stringify(Object.fromEntries(lww));
+  for (const p of peers) {
+    fetch(`${p.url}/internal/ap/registers`, { method: 'POST', body, headers: { 'content-type': 'application/json' }, signal: AbortSignal.timeout(timeoutMs) }).catch(() => {});
+  }
+}, gossipMs).unref();
+
 function send(res: ServerResponse, status: number, body?: unknown, type = 'application/json'): void {
   if (body === undefined) {
     res.writeHead(status).end();
@@ -133,6 +160,26 @@ async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> 
   if (parts[0] === 'internal' && parts[1] === 'ap' && parts[2] === 'state' && method === 'POST') {
     merge(JSON.parse(await readBody(req)) as Record<string, Record<string, number>>);
     return send(res, 204);
+  }
+
+  if (parts[0] === 'internal' && parts[1] === 'ap' && parts[2] === 'registers' && method === 'POST') {
+    const received = JSON.parse(await readBody(req)) as Record<string, { value: string; version: Hlc }>;
+    for (const [key, entry] of Object.entries(received)) keep(key, entry);
+    return send(res, 204);
+  }
+
+  if (parts[0] === 'ap' && parts[1] === 'kv' && parts.length === 3) {
+    const key = parts[2]!;
+    if (method === 'PUT') {
+      const value = await readBody(req);
+      const version = tick();
+      keep(key, { value, version });
+      return send(res, 200, { key, version });
+    }
+    if (method === 'GET') {
+      const entry = lww.get(key);
+      return entry ? send(res, 200, { key, value: entry.value, version: entry.version }) : send(res, 404, { error: 'no such key' });
+    }
   }
 
   if (parts[0] === 'cp' && parts[1] === 'kv' && parts.length === 3) {
