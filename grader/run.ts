@@ -13,6 +13,7 @@ import { newSeed, Random } from './random.ts';
 import { groupRssBytes, signalGroup } from './runtime/process-group.ts';
 import { GraderBalancer } from './runtime/balancer.ts';
 import { FaultNetwork } from './net/fault-network.ts';
+import { describeDirectConnection, DirectPeerWatch, type WatchedNode } from './net/direct-peers.ts';
 import { LocalServer } from './runtime/local.ts';
 import { freePort } from './runtime/ports.ts';
 import { cleanEnv, sameEnv, type EarlyServer } from './runtime/early.ts';
@@ -182,6 +183,8 @@ async function execute(
   const mainOnLine = replicaCount > 1 ? (stream: 'stdout' | 'stderr', line: string) => onLine(stream, line, `[instance 1] ${line}`) : onLine;
   let balancer: GraderBalancer | undefined;
   let network: FaultNetwork | undefined;
+  let watchedNodes: WatchedNode[] | undefined;
+  let nodeLabel: (id: string) => string = (id) => id;
   const pausedInstances = new Set<number>();
 
   let services: ServiceSet | undefined;
@@ -261,7 +264,20 @@ async function execute(
     const nodes = replicaCount > 1 ? Array.from({ length: replicaCount }, (_, i) => String(i + 1)) : [...(lab.roles ?? [])];
     const main = nodes[0]!;
     // A node not started yet (the first one calling a peer at its own startup) looks down: reset.
-    network = new FaultNetwork(nodes, (id) => (id === main ? port : roleProcs?.roles.includes(replicaCount > 1 ? `instance ${id}` : id) ? roleProcs.portOf(replicaCount > 1 ? `instance ${id}` : id) : undefined));
+    const nodeRole = (id: string) => (replicaCount > 1 ? `instance ${id}` : id);
+    const nodePort = (id: string) => (id === main ? port : roleProcs?.roles.includes(nodeRole(id)) ? roleProcs.portOf(nodeRole(id)) : undefined);
+    network = new FaultNetwork(nodes, nodePort);
+    // Connections from one node to another's own port (not its PEERS address) escape every fault: watched.
+    watchedNodes = nodes.map((id) => ({
+      id,
+      port: () => nodePort(id),
+      pgid: () => {
+        if (id === main) return server instanceof LocalServer && server.running ? server.pid : undefined;
+        const c = roleProcs?.roles.includes(nodeRole(id)) ? roleProcs.control(nodeRole(id)) : undefined;
+        return c?.running ? c.pid : undefined;
+      },
+    }));
+    nodeLabel = (id) => (replicaCount > 1 ? `node ${id}` : `\`${id}\``);
     await network.listen();
     labEnv.PEERS = network.peersEnv(main);
     baseEnv.PEERS = labEnv.PEERS;
@@ -645,6 +661,7 @@ async function execute(
     let timer: NodeJS.Timeout | undefined;
     let onRunAbort: (() => void) | undefined;
     type Outcome = { kind: 'done' } | { kind: 'failed'; error: unknown } | { kind: 'timeout' } | { kind: 'exit'; exit: ExitInfo } | { kind: 'aborted' };
+    const directWatch = watchedNodes ? new DirectPeerWatch(watchedNodes).start() : undefined;
     const work = check.run(ctx).then(
       (): Outcome => ({ kind: 'done' }),
       (error): Outcome => ({ kind: 'failed', error }),
@@ -660,6 +677,7 @@ async function execute(
       }),
     ]);
     clearTimeout(timer);
+    const direct = await directWatch?.stop();
     if (onRunAbort) signal.removeEventListener('abort', onRunAbort); // one listener per check would pile up
     onUnexpectedExit = undefined;
     checkController.abort();
@@ -675,46 +693,54 @@ async function execute(
       serverOutput: recentLines.slice(-15),
       reproduceStart: runtime ? runtime.reproduce(port) : reproduceStart(options.startCommand, port, labEnv),
     });
-    switch (outcome.kind) {
-      case 'done':
-        return { ...base, status: 'pass' };
-      case 'aborted':
-        return { ...base, status: 'skip', failure: { message: `Stopped (${abortReason()}).` } };
-      case 'timeout':
-        return withOutput({
-          ...base,
-          status: 'fail',
-          failure: {
-            message: `The check did not finish within ${timeoutMs / 1000} s: your server is too slow to answer or never answered.`,
-            exchange: lastExchange,
-          },
-        });
-      case 'exit':
-        return withOutput({
-          ...base,
-          status: 'fail',
-          failure: { message: `Your server exited during this check (${describeExit(outcome.exit)}). Its last lines are below.`, exchange: lastExchange },
-        });
-      case 'failed': {
-        const error = outcome.error;
-        if (error instanceof CheckFailure) {
-          // A reset or refused connection often means the process is dying: wait a moment to say so.
-          if (error.details.transport === 'reset' || error.details.transport === 'refused') {
-            const mine = server;
-            const exit = await Promise.race([mine.exited(), new Promise<undefined>((r) => setTimeout(r, 750))]);
-            if (exit && !exitExpected) {
-              return withOutput({
-                ...base,
-                status: 'fail',
-                failure: { ...error.details, message: `Your server crashed while handling this request (${describeExit(exit)}). Its last lines are below.` },
-              });
+    const result = await classify();
+    if (!direct || result.status === 'skip' || result.status === 'error') return result;
+    // Whatever else happened, a node that bypassed the network is the first thing to fix.
+    const why = describeDirectConnection(direct, network!.peersEnv(direct.from), nodeLabel);
+    return withOutput({ ...result, status: 'fail', failure: { ...result.failure, message: result.failure ? `${why}\n${result.failure.message}` : why } });
+
+    async function classify(): Promise<CheckResult> {
+      switch (outcome.kind) {
+        case 'done':
+          return { ...base, status: 'pass' };
+        case 'aborted':
+          return { ...base, status: 'skip', failure: { message: `Stopped (${abortReason()}).` } };
+        case 'timeout':
+          return withOutput({
+            ...base,
+            status: 'fail',
+            failure: {
+              message: `The check did not finish within ${timeoutMs / 1000} s: your server is too slow to answer or never answered.`,
+              exchange: lastExchange,
+            },
+          });
+        case 'exit':
+          return withOutput({
+            ...base,
+            status: 'fail',
+            failure: { message: `Your server exited during this check (${describeExit(outcome.exit)}). Its last lines are below.`, exchange: lastExchange },
+          });
+        case 'failed': {
+          const error = outcome.error;
+          if (error instanceof CheckFailure) {
+            // A reset or refused connection often means the process is dying: wait a moment to say so.
+            if (error.details.transport === 'reset' || error.details.transport === 'refused') {
+              const mine = server;
+              const exit = await Promise.race([mine.exited(), new Promise<undefined>((r) => setTimeout(r, 750))]);
+              if (exit && !exitExpected) {
+                return withOutput({
+                  ...base,
+                  status: 'fail',
+                  failure: { ...error.details, message: `Your server crashed while handling this request (${describeExit(exit)}). Its last lines are below.` },
+                });
+              }
             }
+            return withOutput({ ...base, status: 'fail', failure: error.details });
           }
-          return withOutput({ ...base, status: 'fail', failure: error.details });
+          if (checkSignal.aborted && signal.aborted) return { ...base, status: 'skip', failure: { message: `Stopped (${abortReason()}).` } };
+          const e = error as Error;
+          return { ...base, status: 'error', failure: { message: `check "${check.id}" threw ${e?.stack ?? String(e)}` } };
         }
-        if (checkSignal.aborted && signal.aborted) return { ...base, status: 'skip', failure: { message: `Stopped (${abortReason()}).` } };
-        const e = error as Error;
-        return { ...base, status: 'error', failure: { message: `check "${check.id}" threw ${e?.stack ?? String(e)}` } };
       }
     }
   }

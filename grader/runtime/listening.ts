@@ -3,6 +3,7 @@
 // and /proc/net/tcp6. Used to say exactly why a server cannot be reached ("listens on [::1]:PORT only",
 // "listens on port 3000, not PORT") instead of waiting out the ready budget. Elsewhere: empty answers.
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { groupMembers } from './process-group.ts';
 
 export interface ListenSocket {
   /** Printable address: 0.0.0.0, 127.0.0.1, ::, ::1, ... */
@@ -13,24 +14,7 @@ export interface ListenSocket {
 
 /** Pids of the non-zombie processes whose process group is `pgid`. */
 export function groupPids(pgid: number, proc = '/proc'): number[] {
-  let entries: string[];
-  try {
-    entries = readdirSync(proc);
-  } catch {
-    return [];
-  }
-  const pids: number[] = [];
-  for (const entry of entries) {
-    if (entry.charCodeAt(0) < 48 || entry.charCodeAt(0) > 57) continue;
-    try {
-      const stat = readFileSync(`${proc}/${entry}/stat`, 'utf8');
-      const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      if (Number(rest[2]) === pgid && rest[0] !== 'Z' && rest[0] !== 'X') pids.push(Number(entry));
-    } catch {
-      // gone while we looked
-    }
-  }
-  return pids;
+  return (groupMembers(pgid, proc) ?? []).filter((m) => m.state !== 'Z' && m.state !== 'X').map((m) => Number(m.pid));
 }
 
 /** Socket inodes held open by these processes. */
@@ -99,6 +83,28 @@ export function parseListenTable(text: string, family: 4 | 6): Map<string, Liste
     if (f.length < 10 || f[3] !== '0A') continue; // 0A = TCP_LISTEN
     const [addr, port] = f[1].split(':');
     out.set(f[9], { address: family === 4 ? ipv4(addr) : ipv6(addr), port: parseInt(port, 16), family });
+  }
+  return out;
+}
+
+/** A TCP connection from /proc/net/tcp{,6}: this end and the other end. */
+export interface TcpConnection {
+  inode: string;
+  local: ListenSocket;
+  remote: ListenSocket;
+}
+
+/** ESTABLISHED (01) and SYN_SENT (02) entries of one /proc/net/tcp{,6} table that belong to a process (inode > 0). */
+export function parseConnectionTable(text: string, family: 4 | 6): TcpConnection[] {
+  const out: TcpConnection[] = [];
+  const addr = (a: string) => {
+    const [host, port] = a.split(':');
+    return { address: family === 4 ? ipv4(host) : ipv6(host), port: parseInt(port, 16), family };
+  };
+  for (const line of text.split('\n').slice(1)) {
+    const f = line.trim().split(/\s+/);
+    if (f.length < 10 || (f[3] !== '01' && f[3] !== '02') || f[9] === '0') continue;
+    out.push({ inode: f[9], local: addr(f[1]), remote: addr(f[2]) });
   }
   return out;
 }

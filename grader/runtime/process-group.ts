@@ -3,29 +3,35 @@
 import { readdirSync, readFileSync } from 'node:fs';
 
 /**
- * The processes of a group, from /proc: pid and state (R, S, Z...). Undefined where /proc cannot be read
- * (not Linux).
+ * The processes of some groups, from one walk of /proc: pid and state (R, S, Z...) by group. Undefined where
+ * /proc cannot be read (not Linux). `proc` is another root for tests.
  */
-function groupMembers(pgid: number): { pid: string; state: string }[] | undefined {
+export function groupsMembers(pgids: Iterable<number>, proc = '/proc'): Map<number, { pid: string; state: string }[]> | undefined {
   let entries: string[];
   try {
-    entries = readdirSync('/proc');
+    entries = readdirSync(proc);
   } catch {
     return undefined;
   }
-  const out: { pid: string; state: string }[] = [];
+  const out = new Map<number, { pid: string; state: string }[]>();
+  for (const g of pgids) out.set(g, []);
   for (const entry of entries) {
     if (!/^\d+$/.test(entry)) continue;
     try {
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const stat = readFileSync(`${proc}/${entry}/stat`, 'utf8');
       const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
       // rest[0] = state, rest[1] = ppid, rest[2] = pgrp
-      if (Number(rest[2]) === pgid) out.push({ pid: entry, state: rest[0]! });
+      out.get(Number(rest[2]))?.push({ pid: entry, state: rest[0]! });
     } catch {
       // the process went away while we looked
     }
   }
   return out;
+}
+
+/** The processes of one group (see groupsMembers). */
+export function groupMembers(pgid: number, proc = '/proc'): { pid: string; state: string }[] | undefined {
+  return groupsMembers([pgid], proc)?.get(pgid);
 }
 
 /** True while any non-zombie process is left in the group. */
