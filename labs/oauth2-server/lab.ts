@@ -441,6 +441,7 @@ export default defineLab(
             [[...base(), ['code_challenge', p.verifier], ['code_challenge_method', 'plain']], 'invalid_request', 'with code_challenge_method=plain'],
             [[...base(), ['code_challenge', p.challenge]], 'invalid_request', 'with a code_challenge but no code_challenge_method (which means plain)'],
             [[...base(), ['code_challenge', p.challenge], ['code_challenge_method', 'S512']], 'invalid_request', 'with code_challenge_method=S512'],
+            [[...base(), ['code_challenge', p.challenge.slice(0, 42)], ['code_challenge_method', 'S256']], 'invalid_request', 'with a code_challenge of 42 characters (an S256 challenge is 43 base64url characters)'],
             [[...base().map(([k, v]): [string, string] => (k === 'response_type' ? [k, 'token'] : [k, v])), ['code_challenge', p.challenge], ['code_challenge_method', 'S256']], 'unsupported_response_type', 'with response_type=token (the implicit flow)'],
           ];
           for (const [pairs, error, what] of cases) {
@@ -588,7 +589,7 @@ export default defineLab(
           const browser = new Browser(ctx.http);
           const t1 = await tokensFor(ctx, s, s.app, browser, 'POST /token with a fresh code must succeed.');
           const res2 = await refresh(ctx, s.app, t1.refresh_token!);
-          const t2 = expectTokenResponse(res2, { why: 'POST /token with grant_type=refresh_token and the refresh token from the code must answer 200 with new tokens.', refresh: true });
+          const t2 = expectTokenResponse(res2, { why: 'POST /token with grant_type=refresh_token and the refresh token from the code must answer 200 with new tokens.', noStore: false, refresh: true });
           expectThat(t2.refresh_token !== t1.refresh_token, 'A refresh must rotate the refresh token: answer a new one, different from the one sent.', { expected: 'a new "refresh_token"', received: 'the same refresh_token back', res: res2 });
           await expectMe(ctx, t2.access_token, s.user, s.app, 'the access token from the refresh');
           const t3 = expectTokenResponse(await refresh(ctx, s.app, t2.refresh_token!), { why: 'Refreshing with the newest refresh token must succeed.', noStore: false, refresh: true });
