@@ -11,6 +11,8 @@ import {
   expectThat,
   expectTokenResponse,
   pkcePair,
+  pkceVerifier,
+  s256,
   probeFetch,
   readAuthorizationResponse,
   tokenRequest,
@@ -136,7 +138,7 @@ async function signInAndAuthorize(ctx: CheckContext, s: Setup, browser: Browser,
 }
 
 /** The full flow for a fresh browser (or one with a session): returns the authorization response. */
-async function authorize(ctx: CheckContext, s: Setup, req: AuthorizeRequest, browser = new Browser(ctx.http), user: User = s.user): Promise<{ auth: AuthorizationResponse; browser: Browser; path: string }> {
+async function authorize(ctx: CheckContext, s: Setup, req: AuthorizeRequest, browser = new Browser(ctx.http), user: User = s.user): Promise<{ auth: AuthorizationResponse; browser: Browser; path: string; res: HttpResponse }> {
   const pairs = authorizePairs(req);
   const path = authorizePath(pairs);
   const redirectUri = req.redirectUri ?? req.client.redirect_uris[0];
@@ -157,7 +159,7 @@ async function authorize(ctx: CheckContext, s: Setup, req: AuthorizeRequest, bro
       res: nav.response,
     });
   }
-  return { auth, browser, path };
+  return { auth, browser, path, res: nav.response };
 }
 
 /** A fresh code for `req` (signing in if the browser has no session), with the PKCE pair used. */
@@ -165,12 +167,13 @@ async function freshCode(ctx: CheckContext, s: Setup, client: Client, browser: B
   const pkce = options.pkce ?? pkcePair(ctx.random);
   const state = ctx.random.string(16);
   const redirectUri = options.redirectUri ?? client.redirect_uris[0];
-  const { auth } = await authorize(ctx, s, { client, redirectUri, pkce, state }, browser);
+  const { auth, res } = await authorize(ctx, s, { client, redirectUri, pkce, state }, browser);
   if (!auth.code) {
     browser.fail({
       message: `The redirect back to the client carries no \`code\` parameter${auth.error ? ` but an error: ${auth.error}${auth.errorDescription ? ` (${auth.errorDescription})` : ''}` : ''}.`,
       expected: `${redirectUri}${redirectUri.includes('?') ? '&' : '?'}code=<code>&state=${state}`,
       received: auth.url.href,
+      res,
     });
   }
   return { code: auth.code!, pkce, redirectUri };
@@ -303,12 +306,12 @@ export default defineLab(
             }
           }
           const fresh = new Browser(ctx.http);
-          const { auth } = await authorize(ctx, s, { client: s.app, pkce, state }, fresh);
+          const { auth, res: back } = await authorize(ctx, s, { client: s.app, pkce, state }, fresh);
           const login = fresh.hops.find((h) => h.method === 'POST' && h.url.endsWith('/login'));
           if (!login || login.cookiesSet.length === 0) fresh.fail({ message: 'A successful POST /login must set a session cookie (Set-Cookie), so the browser stays signed in for the next authorization.', expected: 'Set-Cookie: sid=...; HttpOnly; Path=/' });
-          expectThat(auth.code, 'The redirect to the client after sign-in must carry a `code` query parameter.', { expected: `${s.app.redirect_uris[0]}?code=...&state=${state}`, received: auth.url.href });
-          expectThat(auth.state === state, 'The redirect to the client must carry back the `state` the client sent, unchanged.', { expected: `state=${state}`, received: auth.url.href });
-          expectThat(!auth.fragment.has('code'), 'The code goes in the query of the redirect URI, not in the fragment (#).', { received: auth.url.href });
+          expectThat(auth.code, 'The redirect to the client after sign-in must carry a `code` query parameter.', { expected: `${s.app.redirect_uris[0]}?code=...&state=${state}`, received: auth.url.href, res: back });
+          expectThat(auth.state === state, 'The redirect to the client must carry back the `state` the client sent, unchanged.', { expected: `state=${state}`, received: auth.url.href, res: back });
+          expectThat(!auth.fragment.has('code'), 'The code goes in the query of the redirect URI, not in the fragment (#).', { received: auth.url.href, res: back });
 
           // Signed in already: straight back to the client, here to the registered URI that has a query of its own.
           const second = s.app.redirect_uris[1];
@@ -400,9 +403,9 @@ export default defineLab(
           await freshCode(ctx, s, s.spa, browser);
           const states = ['a b&c=d+e%20f', 'Zoë 🚀 日本語', `'"<>#?/;`, ctx.random.string(300, 'abcdefghijklmnopqrstuvwxyz0123456789-._~'), '%E2%82%AC'];
           for (const state of states) {
-            const { auth } = await authorize(ctx, s, { client: s.spa, pkce: pkcePair(ctx.random), state }, browser);
+            const { auth, res } = await authorize(ctx, s, { client: s.spa, pkce: pkcePair(ctx.random), state }, browser);
             if (auth.state !== state || auth.repeated.includes('state') || !auth.code) {
-              browser.fail({ message: `The state sent was ${JSON.stringify(state)}; the client got back ${JSON.stringify(auth.state)}. Encode it as a query value so the client reads back exactly what it sent.`, expected: `state=${encodeURIComponent(state)}`, received: auth.url.href });
+              browser.fail({ message: `The state sent was ${JSON.stringify(state)}; the client got back ${JSON.stringify(auth.state)}. Encode it as a query value so the client reads back exactly what it sent.`, expected: `state=${encodeURIComponent(state)}`, received: `Location: ${res.header('location')}`, res });
             }
           }
           const errorState = states[0];
@@ -422,8 +425,8 @@ export default defineLab(
               });
             }
           }
-          const { auth } = await authorize(ctx, s, { client: s.spa, pkce: pkcePair(ctx.random) }, browser);
-          if (auth.params.has('state')) browser.fail({ message: 'The client sent no state, so the redirect must not carry one (a "state=undefined" or "state=" confuses the client).', expected: `${s.spa.redirect_uris[0]}?code=... (no state)`, received: auth.url.href });
+          const last = await authorize(ctx, s, { client: s.spa, pkce: pkcePair(ctx.random) }, browser);
+          if (last.auth.params.has('state')) browser.fail({ message: 'The client sent no state, so the redirect must not carry one (a "state=undefined" or "state=" confuses the client).', expected: `${s.spa.redirect_uris[0]}?code=... (no state)`, received: last.auth.url.href, res: last.res });
         },
       },
       {
@@ -473,7 +476,9 @@ export default defineLab(
           refused.push([short, short.verifier, 'a 42-character verifier (RFC 7636: 43 to 128) whose S256 does match the challenge']);
           const long = pkcePair(ctx.random, 129);
           refused.push([long, long.verifier, 'a 129-character verifier whose S256 does match the challenge']);
-          const odd = pkcePair(ctx.random, 50, 'abcdefghijklmnopqrstuvwxyz+/= ');
+          // Valid characters around four forbidden ones, so the verifier is never valid by chance.
+          const oddVerifier = `${pkceVerifier(ctx.random, 23)}+/= ${pkceVerifier(ctx.random, 23)}`;
+          const odd: PkcePair = { verifier: oddVerifier, challenge: s256(oddVerifier), method: 'S256' };
           refused.push([odd, odd.verifier, 'a verifier with characters outside A-Z a-z 0-9 - . _ ~ (here + / = or space) whose S256 matches']);
           for (const [pkce, verifier, what] of refused) {
             const { code, redirectUri } = await freshCode(ctx, s, s.app, browser, { pkce });
