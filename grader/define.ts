@@ -44,6 +44,10 @@ export function validateLab(def: LabDefinition): void {
     if (def.network !== true) fail('network', 'true or false', def.network);
     if (!((def.replicas ?? 1) > 1 || (def.roles?.length ?? 0) > 1)) fail('network', 'replicas or roles (a network needs two processes or more)', def.network);
   }
+  if (def.networkAtStart !== undefined) {
+    if (typeof def.networkAtStart !== 'function') fail('networkAtStart', 'a function (net) => void', def.networkAtStart);
+    if (def.network !== true) fail('networkAtStart', 'a lab with `network: true`', def.networkAtStart);
+  }
   if (def.services !== undefined) {
     if (!Array.isArray(def.services)) fail('services', 'an array', def.services);
     def.services.forEach((s, i) => {

@@ -21,7 +21,7 @@ import { RunTempDirs } from './runtime/temp-dirs.ts';
 import type { DockerRuntime } from './runtime/docker.ts';
 import type { RuntimeName, ServerInstance } from './runtime/server.ts';
 import type { ServiceSet } from './services/index.ts';
-import type { CheckContext, CheckDefinition, EnvContext, ExitInfo, InstanceControl, Lab, RestartOptions, ServerControl } from './types.ts';
+import type { CheckContext, CheckDefinition, EnvContext, ExitInfo, InstanceControl, Lab, NetControl, RestartOptions, ServerControl } from './types.ts';
 import { suggest } from './suggest.ts';
 import { DOCKER_HOST_ALIAS } from './services/service.ts';
 import { reproduceStart, writeServerEnv } from './report/reproduce.ts';
@@ -185,6 +185,8 @@ async function execute(
   let network: FaultNetwork | undefined;
   let watchedNodes: WatchedNode[] | undefined;
   let nodeLabel: (id: string) => string = (id) => id;
+  /** The faults of networkAtStart, as a sentence for a failure to start ('' without). */
+  let startupFaults = '';
   const pausedInstances = new Set<number>();
 
   let services: ServiceSet | undefined;
@@ -281,6 +283,12 @@ async function execute(
     await network.listen();
     labEnv.PEERS = network.peersEnv(main);
     baseEnv.PEERS = labEnv.PEERS;
+    if (lab.networkAtStart) {
+      lab.networkAtStart(netControl(network));
+      const faults = network.transcript().split('\n').map((l) => l.replace(/^\s*\d+ ms\s+/, '')).join('; ');
+      // Said with any failure to start: a node that waits for its peers before it listens never starts here.
+      startupFaults = ` While your processes started, the grader's network had: ${faults}. A node must start and listen without its peers (they may be unreachable for a long time); reach them later, with timeouts.`;
+    }
   }
   if (!runtime) writeServerEnv(options.dir, port, labEnv);
   emit({ type: 'phase', phase: 'start' });
@@ -305,10 +313,10 @@ async function execute(
   if (ready.kind === 'unreachable') return finish('error', 2, ready.message);
   if (ready.kind === 'aborted') return finish('error', 130, `Stopped (${abortReason()}) before the server was ready.`);
   if (ready.kind === 'exited') {
-    return finish('error', 2, `Your server exited before it listened on port ${port} (${describeExit(ready.exit)}). Its last lines are below. Start it yourself with \`${runtime ? runtime.reproduce(port) : `PORT=${port} ${options.startCommand}`}\` to see the problem.`);
+    return finish('error', 2, `Your server exited before it listened on port ${port} (${describeExit(ready.exit)}).${startupFaults} Its last lines are below. Start it yourself with \`${runtime ? runtime.reproduce(port) : `PORT=${port} ${options.startCommand}`}\` to see the problem.`);
   }
   if (ready.kind === 'timeout') {
-    return finish('error', 2, `Your server did not listen on port ${port} within ${(readyTimeoutMs / 1000).toFixed(0)} s. It must listen on the port given in the PORT environment variable, on all interfaces (0.0.0.0).`);
+    return finish('error', 2, startupFaults ? `Your server${replicaCount > 1 ? " (instance 1)" : ""} did not listen on port ${port} within ${(readyTimeoutMs / 1000).toFixed(0)} s.${startupFaults}` : `Your server did not listen on port ${port} within ${(readyTimeoutMs / 1000).toFixed(0)} s. It must listen on the port given in the PORT environment variable, on all interfaces (0.0.0.0).`);
   }
   if (replicaCount > 1) {
     const waitedFrom = performance.now();
@@ -344,9 +352,9 @@ async function execute(
       const p = roleProcs!.portOf(`instance ${id}`);
       if (o.kind === 'ready') continue;
       if (o.kind === 'aborted') return `Stopped (${abortReason()}) before every replica was ready.`;
-      if (o.kind === 'exited') return `Instance ${id} of your server (INSTANCE_ID=${id}, PORT=${p}) exited before it listened (${describeExit(o.exit)}). Instance 1 started: what differs between them is PORT and INSTANCE_ID. Its lines are below, prefixed [instance ${id}].`;
+      if (o.kind === 'exited') return `Instance ${id} of your server (INSTANCE_ID=${id}, PORT=${p}) exited before it listened (${describeExit(o.exit)}).${startupFaults || ' Instance 1 started: what differs between them is PORT and INSTANCE_ID.'} Its lines are below, prefixed [instance ${id}].`;
       if (o.kind === 'unreachable') return `Instance ${id} of your server (PORT=${p}): ${o.message}`;
-      return `Instance ${id} of your server (INSTANCE_ID=${id}) did not listen on its PORT ${p} within ${(readyTimeoutMs / 1000).toFixed(0)} s. Each replica gets its own PORT: listen on the one in the environment, never on a fixed port.`;
+      return `Instance ${id} of your server (INSTANCE_ID=${id}) did not listen on its PORT ${p} within ${(readyTimeoutMs / 1000).toFixed(0)} s.${startupFaults || ' Each replica gets its own PORT: listen on the one in the environment, never on a fixed port.'}`;
     }
     return undefined;
   }
@@ -618,22 +626,7 @@ async function execute(
       projectDir: options.dir,
       get net() {
         if (!network) throw new GraderError('LAB_INVALID', `ctx.net: lab "${lab.id}" must declare \`network: true\` to use it.`);
-        const n = network;
-        const id = (x: string | number) => String(x);
-        return {
-          partition: (...groups: (string | number)[][]) => n.partition(...groups.map((g) => g.map(id))),
-          heal: () => n.heal(),
-          delay: (from: string | number, to: string | number, ms: number) => n.delay(id(from), id(to), ms),
-          drop: (from: string | number, to: string | number) => n.drop(id(from), id(to)),
-          reset: (from: string | number, to: string | number) => n.reset(id(from), id(to)),
-          delayReplies: (from: string | number, to: string | number, ms: number) => n.delayReplies(id(from), id(to), ms),
-          dropReplies: (from: string | number, to: string | number) => n.dropReplies(id(from), id(to)),
-          clientUrl: (node: string | number) => n.clientUrl(id(node)),
-          peerBytes: () => n.peerBytes(),
-          transcript: (sinceMs?: number) => n.transcript(sinceMs),
-          now: () => n.now(),
-          events: n.events,
-        };
+        return netControl(network);
       },
       get image() {
         if (!runtime) throw new GraderError('LAB_INVALID', `ctx.image: lab "${lab.id}" must declare \`runtime: 'docker'\` to use it.`);
@@ -744,4 +737,23 @@ async function execute(
       }
     }
   }
+}
+
+/** What checks (and networkAtStart) drive: the fault network, nodes named by instance id or role. */
+function netControl(n: FaultNetwork): NetControl {
+  const id = (x: string | number) => String(x);
+  return {
+    partition: (...groups: (string | number)[][]) => n.partition(...groups.map((g) => g.map(id))),
+    heal: () => n.heal(),
+    delay: (from: string | number, to: string | number, ms: number) => n.delay(id(from), id(to), ms),
+    drop: (from: string | number, to: string | number) => n.drop(id(from), id(to)),
+    reset: (from: string | number, to: string | number) => n.reset(id(from), id(to)),
+    delayReplies: (from: string | number, to: string | number, ms: number) => n.delayReplies(id(from), id(to), ms),
+    dropReplies: (from: string | number, to: string | number) => n.dropReplies(id(from), id(to)),
+    clientUrl: (node: string | number) => n.clientUrl(id(node)),
+    peerBytes: () => n.peerBytes(),
+    transcript: (sinceMs?: number) => n.transcript(sinceMs),
+    now: () => n.now(),
+    events: n.events,
+  };
 }

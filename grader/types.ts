@@ -84,6 +84,13 @@ export interface LabDefinition {
    */
   network?: boolean;
   /**
+   * Faults in place while the learner's processes start (a partition during start-up, a slow link...), set on
+   * the fault network before the first process is spawned: a node must start and listen without its peers.
+   * The network is healed before the first check. A process that does not become ready is reported with these
+   * faults named.
+   */
+  networkAtStart?: (net: NetControl) => void;
+  /**
    * The templates a learner may start from (default: every template). A lab whose subject is a given app
    * (containerize) names the one it ships.
    */

@@ -103,3 +103,93 @@ describe('direct connections between nodes', () => {
     expect(parseConnectionTable(table, 4)).toEqual([{ inode: '222', local: { address: '127.0.0.1', port: 0xc350, family: 4 }, remote: { address: '127.0.0.1', port: 8080, family: 4 } }]);
   });
 });
+
+// A partition while the nodes start: a node that waits for its peers before it listens gets a clear verdict
+// naming the faults (within the ready budget, nothing left running); nodes that start alone pass, and the
+// first check finds the network healed.
+describe('a partition during start-up', () => {
+  const STARTUP = `
+const http = require('http');
+const peers = process.env.PEERS.split(',').map((p) => p.split('=')[1]);
+const id = process.env.INSTANCE_ID;
+const listen = () => http.createServer((q, s) => {
+  if (q.url === '/peer') return s.end('peer ' + id);
+  // GET /ask: this node asks its first peer through PEERS
+  http.get('http://' + peers[0] + '/peer', (r) => { let b = ''; r.on('data', (c) => (b += c)); r.on('end', () => s.end(b)); }).on('error', (e) => { s.statusCode = 502; s.end(e.message); });
+}).listen(Number(process.env.PORT), '0.0.0.0', () => console.log('node', id, 'listening'));
+if (process.env.WAIT_FOR_PEERS === '1') {
+  // waits until a peer answers before it listens
+  const tryPeer = () => http.get('http://' + peers[0] + '/peer', (r) => { r.resume(); listen(); }).on('error', () => setTimeout(tryPeer, 100));
+  console.log('node', id, 'waiting for', peers[0]);
+  tryPeer();
+} else listen();
+`;
+
+  async function gradeStartup(waitForPeers: boolean) {
+    const dir = mkdtempSync(join(tmpdir(), 'labs-startup-'));
+    dirs.push(dir);
+    writeFileSync(join(dir, 'node.cjs'), STARTUP);
+    const pids: number[] = [];
+    const answers: string[] = [];
+    const l = defineLab(
+      {
+        id: 'startup-partition',
+        title: 'Startup partition',
+        track: 'scaling',
+        summary: 'Three nodes started while node 1 is cut off.',
+        difficulty: 'beginner',
+        estimatedMinutes: 1,
+        questions: [1],
+        replicas: 3,
+        network: true,
+        networkAtStart: (net) => net.partition([1], [2, 3]),
+        readyTimeoutMs: 3000,
+        checks: [
+          {
+            id: 'healed',
+            title: 'node 1 reaches its peer once the check begins',
+            hint: '-',
+            async run(ctx) {
+              pids.push(...ctx.instances.map((i) => i.pid!));
+              const r = await ctx.http.get(`${ctx.instances[0]!.url}/ask`);
+              answers.push(`${r.status} ${r.text}`);
+            },
+          },
+        ],
+      },
+      dir,
+    );
+    const t0 = performance.now();
+    const run = runLab({ lab: l, dir, startCommand: 'node node.cjs', all: true, env: { WAIT_FOR_PEERS: waitForPeers ? '1' : '0' } });
+    const ports: number[] = [];
+    run.on((e) => {
+      if (e.type === 'server-start') ports.push(e.port);
+    });
+    const result = await run.result;
+    return { result, ms: performance.now() - t0, pids, answers, ports };
+  }
+
+  it('a node that waits for its peers before it listens: a clear verdict naming the partition, within the budget; nothing left', { timeout: 30_000 }, async () => {
+    const { result, ms, ports } = await gradeStartup(true);
+    expect(result.exitCode, result.message).toBe(2);
+    expect(result.message, result.message).toMatch(/did not listen .* within 3 s\. While your processes started, the grader's network had: partition \{1\} \| \{2,3\}\. A node must start and listen without its peers/);
+    expect(ms).toBeLessThan(8000);
+    // nothing of the run listens any more: its server port refuses
+    const { connect } = await import('node:net');
+    for (const port of ports) {
+      const refused = await new Promise<boolean>((resolve) => {
+        const s = connect({ host: '127.0.0.1', port });
+        s.once('connect', () => (s.destroy(), resolve(false)));
+        s.once('error', () => resolve(true));
+      });
+      expect(refused, `port ${port} still accepts`).toBe(true);
+    }
+  });
+
+  it('nodes that start without their peers pass, and the first check finds the network healed', { timeout: 30_000 }, async () => {
+    const { result, pids, answers } = await gradeStartup(false);
+    expect(result.status, JSON.stringify(result.checks)).toBe('pass');
+    expect(answers).toEqual(['200 peer 2']);
+    for (const pid of pids) expect(groupAlive(pid)).toBe(false);
+  });
+});
