@@ -9,7 +9,7 @@ export { HttpResponse, type HttpProbe, type RequestOptions } from './probe/http.
 export { describeTiming, acceptQueueLength, type SimultaneousTiming } from './probe/simultaneous.ts';
 export { toCurl, type Exchange } from './probe/exchange.ts';
 export type { Hosted, HostedRequest, HostedHandler } from './probe/hosted.ts';
-export { Random } from './random.ts';
+export { Random, twoAccounts } from './random.ts';
 export { GRADER_APPLICATION_NAME } from './services/service.ts';
 export * from './expect.ts';
 export { expectProblem, problemErrors, PROBLEM_JSON, PROBLEM_SCHEMA, type Problem, type ProblemOptions } from './problem-details.ts';

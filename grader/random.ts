@@ -74,6 +74,20 @@ export class Random {
   }
 }
 
+/**
+ * Two accounts with distinct random user names (a word, then a word with two digits) and random passwords:
+ * the USERS of labs with a login. Extra fields per account (roles...) go in `extra`.
+ */
+export function twoAccounts<T extends object = object>(r: Random, passwordLength = 16, extra: [T, T] = [{} as T, {} as T]): ({ username: string; password: string } & T)[] {
+  const first = r.word();
+  let second = `${r.word()}${r.int(10, 99)}`;
+  if (second === first) second += 'x';
+  return [
+    { username: first, password: r.string(passwordLength), ...extra[0] },
+    { username: second, password: r.string(passwordLength), ...extra[1] },
+  ];
+}
+
 export function hash32(s: string): number {
   let h = 0x811c9dc5;
   for (let i = 0; i < s.length; i++) {

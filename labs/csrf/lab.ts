@@ -1,7 +1,7 @@
 // csrf: a cookie-authenticated form app. The grader plays a victim and an attacker, each with a plain
 // cookie store (no browser jar: its rules would hide what the server sent), and always reads the state
 // back after a refused request: a 403 that still changed the email is a failure.
-import { Cookies, defineLab, expectJson, expectSetCookie, expectThat, findSetCookie, type CheckContext, type HttpResponse, type Random } from '../../grader/index.ts';
+import { Cookies, defineLab, expectJson, expectSetCookie, expectThat, findSetCookie, type CheckContext, type HttpResponse, type Random, twoAccounts } from '../../grader/index.ts';
 
 interface User {
   username: string;
@@ -23,13 +23,8 @@ function users(ctx: CheckContext): { victim: User; attacker: User } {
 }
 
 function usersEnv(r: Random): string {
-  const victim = r.word();
-  let attacker = `${r.word()}${r.int(10, 99)}`;
-  if (attacker === victim) attacker += 'x';
-  return JSON.stringify([
-    { username: victim, password: r.string(14) },
-    { username: attacker, password: r.string(14) },
-  ]);
+  // the victim, then the attacker
+  return JSON.stringify(twoAccounts(r, 14));
 }
 
 function postLogin(ctx: CheckContext, user: User, password = user.password, headers: Record<string, string> = {}): Promise<HttpResponse> {

@@ -5,7 +5,7 @@
 import { createPublicKey, type JsonWebKey } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { CheckFailure, defineLab, expectEqual, expectJson, expectThat, type CheckContext, type HttpResponse } from '../../grader/index.ts';
+import { CheckFailure, defineLab, expectEqual, expectJson, expectThat, type CheckContext, type HttpResponse, type Random, twoAccounts } from '../../grader/index.ts';
 
 type Jose = typeof import('jose');
 let joseModule: Promise<Jose> | undefined;
@@ -172,14 +172,9 @@ function expectBearerChallenge(res: HttpResponse, why: string): void {
   );
 }
 
-function usersEnv(r: { word(): string; string(n: number): string; int(a: number, b: number): number }): string {
-  const admin = r.word();
-  let member = `${r.word()}${r.int(10, 99)}`;
-  if (member === admin) member += 'x';
-  return JSON.stringify([
-    { username: admin, password: r.string(16), roles: ['admin', 'user'] },
-    { username: member, password: r.string(16), roles: ['user'] },
-  ]);
+function usersEnv(r: Random): string {
+  // an admin, then a member
+  return JSON.stringify(twoAccounts(r, 16, [{ roles: ['admin', 'user'] }, { roles: ['user'] }]));
 }
 
 export default defineLab(

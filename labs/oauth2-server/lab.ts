@@ -23,6 +23,8 @@ import {
   type HttpResponse,
   type PkcePair,
   type TokenResponse,
+  twoAccounts,
+  type Random,
 } from '../../grader/index.ts';
 
 interface Client {
@@ -72,14 +74,8 @@ function clientsEnv(r: { word(): string; string(n: number, a?: string): string }
   ]);
 }
 
-function usersEnv(r: { word(): string; string(n: number): string; int(a: number, b: number): number }): string {
-  const a = r.word();
-  let b = `${r.word()}${r.int(10, 99)}`;
-  if (a === b) b += 'x';
-  return JSON.stringify([
-    { username: a, password: r.string(16) },
-    { username: b, password: r.string(16) },
-  ]);
+function usersEnv(r: Random): string {
+  return JSON.stringify(twoAccounts(r));
 }
 
 const creds = (c: Client) => ({ clientId: c.client_id, clientSecret: c.client_secret });

@@ -3,7 +3,7 @@
 // only thing it reads of the implementation is where sessions live: one Redis key per session whose name
 // starts with `sess:`. It finds a session's key by listing those keys before and after the login (so the
 // key may be `sess:<id>`, or a hash of the id), then checks that logout and the idle timeout remove it.
-import { CheckFailure, Cookies, defineLab, expectJson, expectSetCookie, expectThat, findSetCookie, isCookieRemoval, show, type CheckContext, type HttpResponse, type Random } from '../../grader/index.ts';
+import { CheckFailure, Cookies, defineLab, expectJson, expectSetCookie, expectThat, findSetCookie, isCookieRemoval, show, type CheckContext, type HttpResponse, type Random, twoAccounts } from '../../grader/index.ts';
 
 interface User {
   username: string;
@@ -25,13 +25,7 @@ function users(ctx: CheckContext): { alice: User; bob: User } {
 }
 
 function usersEnv(r: Random): string {
-  const a = r.word();
-  let b = `${r.word()}${r.int(10, 99)}`;
-  if (a === b) b += 'x';
-  return JSON.stringify([
-    { username: a, password: r.string(16) },
-    { username: b, password: r.string(16) },
-  ]);
+  return JSON.stringify(twoAccounts(r));
 }
 
 const idleMs = (ctx: CheckContext) => Number(ctx.env.SESSION_IDLE_TIMEOUT_SECONDS) * 1000;

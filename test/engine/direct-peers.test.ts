@@ -5,6 +5,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { expectPortsRefuse } from '../helpers/ports.ts';
 import { defineLab } from '../../grader/define.ts';
 import { runLab } from '../../grader/run.ts';
 import { parseConnectionTable } from '../../grader/runtime/listening.ts';
@@ -175,15 +176,7 @@ if (process.env.WAIT_FOR_PEERS === '1') {
     expect(result.message, result.message).toMatch(/did not listen .* within 3 s\. While your processes started, the grader's network had: partition \{1\} \| \{2,3\}\. A node must start and listen without its peers/);
     expect(ms).toBeLessThan(8000);
     // nothing of the run listens any more: its server port refuses
-    const { connect } = await import('node:net');
-    for (const port of ports) {
-      const refused = await new Promise<boolean>((resolve) => {
-        const s = connect({ host: '127.0.0.1', port });
-        s.once('connect', () => (s.destroy(), resolve(false)));
-        s.once('error', () => resolve(true));
-      });
-      expect(refused, `port ${port} still accepts`).toBe(true);
-    }
+    await expectPortsRefuse(ports.map(Number));
   });
 
   it('nodes that start without their peers pass, and the first check finds the network healed', { timeout: 30_000 }, async () => {

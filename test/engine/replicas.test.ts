@@ -5,6 +5,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { expectPortsRefuse } from '../helpers/ports.ts';
 import { defineLab } from '../../grader/define.ts';
 import { runLab } from '../../grader/run.ts';
 import { groupAlive } from '../../grader/runtime/process-group.ts';
@@ -225,14 +226,6 @@ describe('Ctrl-C with several learner processes', () => {
     expect(pids).toHaveLength(3);
     for (const pid of pids) expect(groupAlive(pid)).toBe(false);
     // the balancer and the proxies no longer listen
-    const { connect } = await import('node:net');
-    for (const port of ports) {
-      const refused = await new Promise<boolean>((resolve) => {
-        const s = connect({ host: '127.0.0.1', port: Number(port) });
-        s.once('connect', () => (s.destroy(), resolve(false)));
-        s.once('error', () => resolve(true));
-      });
-      expect(refused, `port ${port} still accepts`).toBe(true);
-    }
+    await expectPortsRefuse(ports.map(Number));
   });
 });
