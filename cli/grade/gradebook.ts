@@ -91,8 +91,9 @@ function runErrorClass(result: RunResult): ErrorClass {
   const m = result.message ?? '';
   if (result.exitCode === 3) return 'environment';
   if (result.exitCode === 4) return 'grader-error';
-  if (/Dockerfile|no image came out/.test(m)) return 'build-failed';
   if (oomIn(result.serverOutput)) return 'out-of-memory';
+  // runtime/docker.ts BuildFailure messages
+  if (/^(There is no Dockerfile|Docker could not build|Your Dockerfile did not build|Building your Dockerfile took|Docker finished the build)/.test(m)) return 'build-failed';
   if (/did not listen on port .* within/.test(m)) return 'ready-timeout';
   return 'no-start';
 }
