@@ -115,7 +115,7 @@ which GitHub shows as an annotation on the run and the pull request (on stderr w
     .option('--shard <i/N>', 'grade only the i-th of N deterministic slices (students sorted by name, every N-th); join with `labs grade merge`')
     .option('-s, --seed <n>', 'one seed for every student (default: a seed per student, fixed by lab and name)', positiveInt('--seed'))
     .option('--time-limit <seconds>', 'how long one submission may take, build to teardown (default 300)', positiveInt('--time-limit'))
-    .addOption(new Option('--ready-timeout <seconds>', 'how long a server may take to start listening').argParser(positiveInt('--ready-timeout')))
+    .addOption(new Option('--ready-timeout <seconds>', 'how long a server may take to start listening (default 60)').argParser(positiveInt('--ready-timeout')))
     .option('--memory <MiB>', 'memory limit per submission (default 512; no swap)', positiveInt('--memory'))
     .option('--cpus <n>', 'CPUs per submission (default 1)', (v: string) => {
       const n = Number(v);
@@ -138,7 +138,8 @@ which GitHub shows as an annotation on the run and the pull request (on stderr w
     .option('-o, --out <dir>', 'where the joined gradebook goes (default ./grades-<lab>)')
     .action(async (books: string[], opts: { out?: string }) => {
       const { runGradeMerge } = await import('./commands/grade.ts');
-      process.exitCode = await runGradeMerge(books, opts, userCwd());
+      // `-o` after `merge` is parsed by `grade` (it has the same option): take it from there.
+      process.exitCode = await runGradeMerge(books, { out: opts.out ?? (grade.opts() as { out?: string }).out }, userCwd());
     });
 
   program

@@ -704,7 +704,8 @@ async function execute(
           // A reset or refused connection often means the process is dying: wait a moment to say so.
           if (error.details.transport === 'reset' || error.details.transport === 'refused') {
             const mine = server;
-            const exit = await Promise.race([mine.exited(), new Promise<undefined>((r) => setTimeout(r, 750))]);
+            // A container's exit reaches us later than a process's (Docker's wait, then its last log lines).
+            const exit = await Promise.race([mine.exited(), new Promise<undefined>((r) => setTimeout(r, runtime ? 3000 : 750))]);
             if (exit && !exitExpected) {
               return withOutput({
                 ...base,

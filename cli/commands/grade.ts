@@ -35,6 +35,8 @@ export interface GradeOptions {
 }
 
 export const DEFAULT_TIME_LIMIT_S = 300;
+/** Grading is not interactive and runs many servers at once: a server gets longer to start than with `labs check` (20 s). */
+export const DEFAULT_GRADE_READY_S = 60;
 const STATE_FILE = 'grade-state.jsonl';
 
 interface StateHeader {
@@ -190,7 +192,7 @@ export async function runGrade(submissionArgs: string[], opts: GradeOptions, cwd
         return studentFromError(lab, s.student, source, seed, 'clone-failed', (err as Error).message, Math.round(performance.now() - t0));
       }
     }
-    return gradeFolder(lab, s.student, source, dir, seed, limits, timeLimitMs, opts.readyTimeout, active, t0);
+    return gradeFolder(lab, s.student, source, dir, seed, limits, timeLimitMs, opts.readyTimeout ?? DEFAULT_GRADE_READY_S, active, t0);
   };
 
   try {

@@ -378,6 +378,8 @@ class DockerServer implements ServerInstance {
   private startedAt = 0;
   private listening = false;
   private forwarder?: Forwarder;
+  /** The container has exited (its exit is reported once its last lines are read). */
+  private gone = false;
 
   constructor(
     private readonly client: ContainerRuntimeClient,
@@ -387,7 +389,7 @@ class DockerServer implements ServerInstance {
   }
 
   get running(): boolean {
-    return this.booting !== undefined && this.exitInfo === undefined;
+    return this.booting !== undefined && this.exitInfo === undefined && !this.gone;
   }
 
   get containerId(): string | undefined {
@@ -429,6 +431,9 @@ class DockerServer implements ServerInstance {
     this.logsDone = this.followLogs(container);
     void container.wait().then(
       async (r: { StatusCode?: number }) => {
+        // Not running from now on (the run starts the next container at once), even while the last lines arrive.
+        this.gone = true;
+        void this.forwarder?.close();
         // The last lines first (they explain the exit), but a stuck log stream cannot hold the run.
         await Promise.race([this.logsDone, new Promise((res) => setTimeout(res, 1000))]);
         if (sandbox) {
