@@ -116,8 +116,8 @@ export function studentFromRun(lab: Lab, student: string, source: string, result
   const checks: CheckRecord[] = lab.checks.map((def) => {
     const c = byId.get(def.id);
     if (stopped && (!c || c.status === 'skip')) return { check: def.id, status: 'fail', score: 0, durationMs: c?.durationMs ?? 0, errorClass: 'time-limit', message: stopped };
-    if (!c) return { check: def.id, status: 'skip', score: 0, durationMs: 0, errorClass: 'not-run' };
     if (runClass) return { check: def.id, status: 'error', score: 0, durationMs: 0, errorClass: runClass, message: firstLine(result.message) };
+    if (!c) return { check: def.id, status: 'skip', score: 0, durationMs: 0, errorClass: 'not-run' };
     const errorClass = checkErrorClass(c);
     return { check: def.id, status: c.status, score: c.status === 'pass' ? 1 : 0, durationMs: c.durationMs, errorClass, ...(errorClass ? { message: firstLine(c.failure?.message) } : {}) };
   });
