@@ -126,6 +126,9 @@ function progress(total: number, already: number, tty: boolean, write: (s: strin
 export async function runGrade(submissionArgs: string[], opts: GradeOptions, cwd: string, io: { write: (s: string) => void; tty: boolean } = { write: (s) => process.stdout.write(s), tty: Boolean(process.stdout.isTTY) }): Promise<number> {
   if (submissionArgs.length === 0) throw new GraderError('USAGE', 'labs grade: name the submissions (folders, a folder of folders, or a CSV of name,url).');
   const lab = await loadLab(opts.lab);
+  if ((lab.replicas ?? 1) > 1 || (lab.roles?.length ?? 0) > 1) {
+    throw new GraderError('USAGE', `labs grade runs each submission as one container (the --runtime docker path); lab ${lab.id} runs several processes (${lab.replicas ? `${lab.replicas} replicas` : lab.roles!.join(', ')}), which that path does not support yet.`);
+  }
   const shard = opts.shard ? parseShard(opts.shard) : undefined;
   const shardText = shard ? `${shard.index}/${shard.count}` : undefined;
   const all = resolveSubmissions(submissionArgs, cwd);

@@ -6,7 +6,7 @@ import type { SandboxLimits } from '../../grader/runtime/sandbox.ts';
 
 /** Jobs per core: a job waits on Docker (build, create, teardown) about half of its time, so a core holds more than one. */
 export const JOBS_PER_CORE = 1;
-/** What the grader process and Docker need per job on top of the container's own limit (measured: ~120 MiB). */
+/** What the grader process and Docker need per job on top of the container's own limit (measured: the grader ~100 MiB RSS with 2 jobs; headroom for Docker's shim and the build). */
 export const GRADER_SHARE_MIB = 192;
 /** Left free for the rest of the machine. */
 export const RESERVE_MIB = 1024;
