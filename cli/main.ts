@@ -230,8 +230,10 @@ capability dropped, no-new-privileges, and an internal Docker network of its own
 grader only: no other submission, nothing off this machine). A bomb, a hang or a crash is that student's
 failure; the rest of the class is graded normally.
 
---jobs default: min(cores, (free memory - 1 GiB) / (memory limit + 192 MiB)) = ${c.explain}. A job is CPU-bound while its server starts (one CPU by --cpus),
-  so one per core; measured on a 2-core machine: 2 jobs grade http-basics ~1.6x as fast as 1, more add nothing.
+--jobs default: min(2 x cores, (free memory - 1 GiB) / (memory limit + 192 MiB))
+  = ${c.explain}.
+  A job waits on Docker (build cache, create, teardown) much of its time, so a core holds two; measured
+  on 2 cores with 20 http-basics submissions: 1 job 6.2/min, 2 jobs 8.2/min, 4 jobs 13.1/min (docs/classroom.md).
 
 Resumable: Ctrl-C stops and tears down the running submissions; the finished ones are in
 <out>/grade-state.jsonl, and the same command again grades only the rest (--fresh starts over).

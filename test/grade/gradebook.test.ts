@@ -93,9 +93,9 @@ it('submissions: lab folders, a folder of them, a CSV with or without a header; 
   expect(() => resolveSubmissions(['class/notes'], tmp)).toThrow('neither a lab folder');
 });
 
-it('--jobs default: the smaller of cores and what free memory holds', () => {
-  expect(capacity({ memoryMiB: 512 }, 8, 64 * 1024).jobs).toBe(8);
+it('--jobs default: the smaller of two per core and what free memory holds', () => {
+  expect(capacity({ memoryMiB: 512 }, 8, 64 * 1024).jobs).toBe(16);
   expect(capacity({ memoryMiB: 512 }, 8, 3000).jobs).toBe(2); // (3000 - 1024) / 704
   expect(capacity({ memoryMiB: 512 }, 8, 500).jobs).toBe(1);
-  expect(capacity({ memoryMiB: 512 }, 2, 21_000).explain).toMatch(/^2 here: min\(2 cores/);
+  expect(capacity({ memoryMiB: 512 }, 2, 21_000).explain).toMatch(/^4 here: min\(2 cores x 2, /);
 });
