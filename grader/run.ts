@@ -19,6 +19,7 @@ import { freePort } from './runtime/ports.ts';
 import { cleanEnv, sameEnv, type EarlyServer } from './runtime/early.ts';
 import { RunTempDirs } from './runtime/temp-dirs.ts';
 import type { DockerRuntime } from './runtime/docker.ts';
+import type { SandboxLimits } from './runtime/sandbox.ts';
 import type { RuntimeName, ServerInstance } from './runtime/server.ts';
 import type { ServiceSet } from './services/index.ts';
 import type { CheckContext, CheckDefinition, EnvContext, ExitInfo, InstanceControl, Lab, NetControl, RestartOptions, ServerControl } from './types.ts';
@@ -57,6 +58,8 @@ export interface RunOptions {
    * owns it either way (it is stopped at teardown).
    */
   early?: EarlyServer;
+  /** Untrusted code (`labs grade`): the container runs confined (runtime/sandbox.ts); implies runtime docker. */
+  sandbox?: SandboxLimits;
 }
 
 export const DEFAULT_CHECK_TIMEOUT_MS = 10_000;
@@ -91,7 +94,7 @@ export function selectChecks(lab: Lab, only?: string[]): CheckDefinition[] {
 
 export function runLab(options: RunOptions): LabRun {
   // A lab about the image itself (containerize) always runs in Docker.
-  if (options.lab.runtime === 'docker') options = { ...options, runtime: 'docker' };
+  if (options.lab.runtime === 'docker' || options.sandbox) options = { ...options, runtime: 'docker' };
   const checks = selectChecks(options.lab, options.only);
   const emitter = new EventEmitter();
   const controller = new AbortController();
@@ -251,7 +254,7 @@ async function execute(
   // services, then (--runtime docker) the image: loaded only for runs that need Docker
   if (lab.services.length > 0 || options.runtime === 'docker') {
     const { prepareRun } = await import('./runtime/prepare.ts');
-    const prepared = await prepareRun({ lab, dir: options.dir, runtime: options.runtime ?? 'local', serviceUrls: options.serviceUrls, keepServices: options.keepServices, labEnv, signal, emit, timings });
+    const prepared = await prepareRun({ lab, dir: options.dir, runtime: options.runtime ?? 'local', serviceUrls: options.serviceUrls, keepServices: options.keepServices, sandbox: options.sandbox, labEnv, signal, emit, timings });
     services = prepared.services;
     runtime = prepared.runtime;
     if (prepared.error) return finish('error', prepared.error.exitCode, prepared.error.message);
@@ -719,7 +722,8 @@ async function execute(
             // A reset or refused connection often means the process is dying: wait a moment to say so.
             if (error.details.transport === 'reset' || error.details.transport === 'refused') {
               const mine = server;
-              const exit = await Promise.race([mine.exited(), new Promise<undefined>((r) => setTimeout(r, 750))]);
+              // A container's exit reaches us later than a process's (Docker's wait, then its last log lines).
+              const exit = await Promise.race([mine.exited(), new Promise<undefined>((r) => setTimeout(r, runtime ? 3000 : 750))]);
               if (exit && !exitExpected) {
                 return withOutput({
                   ...base,

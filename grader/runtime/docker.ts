@@ -21,12 +21,13 @@ import type Dockerode from 'dockerode';
 import type { ContainerRuntimeClient } from 'testcontainers';
 import type { ExitInfo, ImageControl, ImageFacts } from '../types.ts';
 import { CheckFailure } from '../errors.ts';
-import { dockerClient, dockerNamespace, dockerStatus, ensureSharedNetwork, noDockerForRuntime, removeSharedNetworkIfUnused, resourceLabels } from '../services/docker.ts';
+import { dockerClient, dockerNamespace, dockerStatus, ensureSharedNetwork, LABEL_NAMESPACE, LABEL_ROLE, noDockerForRuntime, removeSharedNetworkIfUnused, resourceLabels, sharedNetworkName } from '../services/docker.ts';
 import { DOCKER_HOST_ALIAS } from '../services/service.ts';
 import type { ReadyOutcome } from './local.ts';
 import { describeListenProblem, listenProblem, MISPLACED_GRACE_MS, namespaceListening, reachableFromOutside, type ListenSocket } from './listening.ts';
 import { buildOutputReader } from './buildkit.ts';
 import { exitFromStatus, lineSplitter, type ServerInstance, type ServerSpec } from './server.ts';
+import { Forwarder, limitExit, sandboxHostConfig, type SandboxLimits } from './sandbox.ts';
 
 export const DEFAULT_BUILD_TIMEOUT_MS = 10 * 60_000;
 /** How much of the build output a failure shows. */
@@ -58,11 +59,20 @@ export interface DockerRuntimeOptions {
   onBuild?: (state: 'starting' | 'ready', ms?: number) => void;
   /** Run the container with Docker's init as PID 1 (default true); false: the image's own PID 1 gets the signals. */
   init?: boolean;
+  /**
+   * Untrusted code (`labs grade`): run it with these limits on an internal network of its own (sandbox.ts)
+   * instead of the shared network with a published port. The lab's services are connected to that network.
+   */
+  sandbox?: SandboxLimits;
+  /** With a sandbox: the lab's services (their aliases on the shared network), connected to the run's network. */
+  services?: string[];
 }
 
 export class DockerRuntime {
   readonly image: string;
   private networkId?: string;
+  /** With a sandbox: the run's own internal network, its gateway (the host, as the container sees it) and the services connected to it. */
+  private sandboxNetwork?: { id: string; gateway: string; connected: string[] };
   private client?: ContainerRuntimeClient;
   private readonly containers = new Set<string>();
   private readonly leftoverImages: string[] = [];
@@ -95,7 +105,31 @@ export class DockerRuntime {
     }
     this.client = await dockerClient(noDockerForRuntime);
     const client = this.client;
-    await Promise.all([this.build(signal), ensureSharedNetwork(client, this.namespace).then((id) => (this.networkId = id))]);
+    const network = this.options.sandbox ? this.createSandboxNetwork(client) : ensureSharedNetwork(client, this.namespace);
+    await Promise.all([this.build(signal), network.then((id) => (this.networkId = id))]);
+  }
+
+  /** An internal network for this run alone; the lab's running services join it under their aliases. */
+  private async createSandboxNetwork(client: ContainerRuntimeClient): Promise<string> {
+    const docker = client.container.dockerode;
+    const name = `${this.namespace}-sandbox-${this.options.runId}`;
+    const created = (await docker.createNetwork({ Name: name, Driver: 'bridge', Internal: true, CheckDuplicate: true, Labels: resourceLabels('network', this.namespace, this.options.runId) })) as Dockerode.Network;
+    const info = (await created.inspect()) as { IPAM?: { Config?: { Gateway?: string }[] } };
+    const gateway = info.IPAM?.Config?.find((c) => c.Gateway)?.Gateway;
+    this.sandboxNetwork = { id: created.id, gateway: gateway ?? '', connected: [] };
+    if (!gateway) throw new Error(`Docker created the network ${name} without a gateway address`);
+    const wanted = this.options.services ?? [];
+    if (wanted.length > 0) {
+      const shared = sharedNetworkName(this.namespace);
+      const filters = JSON.stringify({ label: [`${LABEL_NAMESPACE}=${this.namespace}`, `${LABEL_ROLE}=service`], status: ['running'] });
+      for (const c of await docker.listContainers({ filters })) {
+        const aliases = ((await docker.getContainer(c.Id).inspect()).NetworkSettings.Networks[shared]?.Aliases ?? []).filter((a: string) => wanted.includes(a));
+        if (aliases.length === 0) continue;
+        await created.connect({ Container: c.Id, EndpointConfig: { Aliases: aliases } });
+        this.sandboxNetwork.connected.push(c.Id);
+      }
+    }
+    return created.id;
   }
 
   private async build(signal: AbortSignal, tag = this.image): Promise<string[]> {
@@ -254,6 +288,7 @@ export class DockerRuntime {
       onLine: spec.onLine,
       onCreated: (id) => this.containers.add(id),
       init: this.options.init ?? true,
+      sandbox: this.options.sandbox && this.sandboxNetwork ? { limits: this.options.sandbox, gateway: this.sandboxNetwork.gateway } : undefined,
     });
   }
 
@@ -271,7 +306,12 @@ export class DockerRuntime {
       for (const id of this.leftoverImages.reverse()) await docker.getImage(id).remove({ force: false }).catch(() => {});
       this.imageBuilt = false;
     }
-    if (this.options.removeNetwork && this.networkId) await removeSharedNetworkIfUnused(client, this.namespace);
+    if (this.sandboxNetwork) {
+      const network = docker.getNetwork(this.sandboxNetwork.id);
+      for (const id of this.sandboxNetwork.connected) await network.disconnect({ Container: id, Force: true }).catch(() => {});
+      await network.remove().catch(ignoreMissing).catch(() => {});
+      this.sandboxNetwork = undefined;
+    } else if (this.options.removeNetwork && this.networkId) await removeSharedNetworkIfUnused(client, this.namespace);
   }
 }
 
@@ -322,6 +362,8 @@ interface DockerServerOptions {
   onLine: (stream: 'stdout' | 'stderr', line: string) => void;
   onCreated: (id: string) => void;
   init: boolean;
+  /** Confined (sandbox.ts): limits, no published port (a forwarder instead), the host at the network's gateway. */
+  sandbox?: { limits: SandboxLimits; gateway: string };
 }
 
 /** One container of the learner's image: started, watched, stopped and removed like a local process. */
@@ -335,6 +377,9 @@ class DockerServer implements ServerInstance {
   private stopping = false;
   private startedAt = 0;
   private listening = false;
+  private forwarder?: Forwarder;
+  /** The container has exited (its exit is reported once its last lines are read). */
+  private gone = false;
 
   constructor(
     private readonly client: ContainerRuntimeClient,
@@ -344,7 +389,7 @@ class DockerServer implements ServerInstance {
   }
 
   get running(): boolean {
-    return this.booting !== undefined && this.exitInfo === undefined;
+    return this.booting !== undefined && this.exitInfo === undefined && !this.gone;
   }
 
   get containerId(): string | undefined {
@@ -360,7 +405,7 @@ class DockerServer implements ServerInstance {
   }
 
   private async boot(): Promise<void> {
-    const { image, network, port, env, labels } = this.options;
+    const { image, network, port, env, labels, sandbox } = this.options;
     const containerPort = `${port}/tcp`;
     const container = await this.client.container.create({
       Image: image,
@@ -368,12 +413,14 @@ class DockerServer implements ServerInstance {
       Labels: labels,
       ExposedPorts: { [containerPort]: {} },
       HostConfig: {
-        PortBindings: { [containerPort]: [{ HostPort: String(port) }] },
+        // A sandboxed server publishes nothing: the grader reaches it through its forwarder.
+        ...(sandbox ? sandboxHostConfig(sandbox.limits) : { PortBindings: { [containerPort]: [{ HostPort: String(port) }] } }),
         NetworkMode: network,
         // An init process as PID 1 forwards signals and reaps zombies, as on a real host.
         Init: this.options.init,
-        // A server the user runs on this machine (LABS_DATABASE_URL=...localhost...) is reached under this name.
-        ExtraHosts: [`${DOCKER_HOST_ALIAS}:host-gateway`],
+        // A server the user runs on this machine (LABS_DATABASE_URL=...localhost...) is reached under this name;
+        // in a sandbox, the host as its own network's gateway (the one address off that network it can reach).
+        ExtraHosts: [`${DOCKER_HOST_ALIAS}:${sandbox ? sandbox.gateway : 'host-gateway'}`],
       },
       NetworkingConfig: { EndpointsConfig: { [network]: {} } },
     });
@@ -384,12 +431,29 @@ class DockerServer implements ServerInstance {
     this.logsDone = this.followLogs(container);
     void container.wait().then(
       async (r: { StatusCode?: number }) => {
+        // Not running from now on (the run starts the next container at once), even while the last lines arrive.
+        this.gone = true;
+        void this.forwarder?.close();
         // The last lines first (they explain the exit), but a stuck log stream cannot hold the run.
         await Promise.race([this.logsDone, new Promise((res) => setTimeout(res, 1000))]);
+        if (sandbox) {
+          const state = (await container.inspect().catch(() => undefined))?.State as { OOMKilled?: boolean } | undefined;
+          const why = limitExit(state, sandbox.limits);
+          if (why) this.options.onLine('stderr', why);
+        }
         this.markExited(exitFromStatus(r?.StatusCode));
       },
       () => this.markExited({ code: null, signal: null }),
     );
+    if (sandbox) {
+      const info = await container.inspect();
+      const ip = info.NetworkSettings.Networks[Object.keys(info.NetworkSettings.Networks)[0]!]?.IPAddress;
+      if (!ip) throw new Error('the container has no address on its network');
+      if (this.exitInfo) return;
+      this.forwarder = new Forwarder(port, { host: ip, port });
+      await this.forwarder.listen();
+      if (this.exitInfo) await this.forwarder.close();
+    }
   }
 
   private async followLogs(container: Dockerode.Container): Promise<void> {
@@ -415,6 +479,7 @@ class DockerServer implements ServerInstance {
   private markExited(exit: ExitInfo): void {
     if (this.exitInfo) return;
     this.exitInfo = exit;
+    void this.forwarder?.close(); // the port is free again for the next container of the run
     this.resolveExit(exit);
   }
 

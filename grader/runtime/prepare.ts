@@ -9,6 +9,7 @@ import type { Lab } from '../types.ts';
 import { keepServicesWarm, startServices, type ServiceSet } from '../services/index.ts';
 import { BuildFailure, DockerRuntime } from './docker.ts';
 import type { RuntimeName } from './server.ts';
+import type { SandboxLimits } from './sandbox.ts';
 
 export interface PrepareOptions {
   lab: Lab;
@@ -16,6 +17,8 @@ export interface PrepareOptions {
   runtime: RuntimeName;
   serviceUrls?: Partial<Record<'postgres' | 'redis', string>>;
   keepServices?: boolean;
+  /** `labs grade`: confine the container (sandbox.ts). */
+  sandbox?: SandboxLimits;
   /** The lab env; the services' URLs (DATABASE_URL, REDIS_URL) are added to it. */
   labEnv: Record<string, string>;
   signal: AbortSignal;
@@ -57,6 +60,8 @@ export async function prepareRun(o: PrepareOptions): Promise<Prepared> {
         removeNetwork: !(o.keepServices ?? keepServicesWarm()),
         // A lab about the image (containerize) runs it as `docker run` would: the image's own PID 1.
         init: o.lab.runtime !== 'docker',
+        sandbox: o.sandbox,
+        services: o.lab.services,
         onBuild: (state, ms) => o.emit({ type: 'service', name: 'docker build', state, ms }),
       });
       await out.runtime.prepare(o.signal);
