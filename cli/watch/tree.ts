@@ -1,0 +1,196 @@
+// Watching a lab folder for saves (chokidar), debounced into batches of changed files. It polls instead when
+// the filesystem cannot notify (network filesystems), when asked to, or when watching fails (e.g. the
+// inotify limit), and says so.
+import { existsSync, statfsSync, statSync } from 'node:fs';
+import { join, relative, resolve, sep } from 'node:path';
+import { watch as chokidarWatch, type ChokidarOptions } from 'chokidar';
+import { absoluteIgnore, makeIgnore, type IgnoreFn } from './ignore.ts';
+import type { WatchMode } from './events.ts';
+
+/** Linux statfs magic numbers of filesystems where inotify misses changes made elsewhere. */
+const NETWORK_FS: Record<number, string> = {
+  0x6969: 'NFS',
+  0x517b: 'SMB',
+  0xff534d42: 'CIFS',
+  0xfe534d42: 'SMB2',
+  0x01021997: '9p (e.g. WSL /mnt, VM shared folders)',
+  0x65735546: 'FUSE (e.g. sshfs)',
+  0x786f4256: 'VirtualBox shared folder',
+  0x7c7c6673: 'Parallels shared folder',
+  0x5346414f: 'AFS',
+  0x00c36400: 'Ceph',
+};
+
+/** Why polling is needed for `dir`, or undefined when change notifications work there. */
+export function networkFilesystem(dir: string, platform = process.platform): string | undefined {
+  if (platform !== 'linux') return undefined;
+  try {
+    const name = NETWORK_FS[statfsSync(dir).type >>> 0];
+    return name ? `${dir} is on a ${name} filesystem, where change notifications are unreliable` : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** What watchTree needs of a chokidar watcher (a fake one in tests). */
+export interface FolderWatcher {
+  /** 'all' (event name, absolute path), 'ready' (the first scan is done), 'error' (an errno exception). */
+  on(event: 'all' | 'ready' | 'error', listener: (...args: never[]) => void): unknown;
+  close(): Promise<void> | void;
+}
+
+export type CreateWatcher = (root: string, options: ChokidarOptions) => FolderWatcher;
+
+export interface TreeWatcherOptions {
+  /** Quiet time after the last change before reporting (a save often touches a file several times). */
+  debounceMs?: number;
+  /** Report at the latest this long after the first change, even if changes keep coming. */
+  maxWaitMs?: number;
+  pollMs?: number;
+  /** Poll from the start, with this reason (tests; LABS_WATCH_POLL=1). */
+  forcePoll?: string;
+  /** Called with the relative paths that changed (sorted) and when the first of them was seen. */
+  onChange(files: string[], firstSeenAt: number): void;
+  /** Called when watching falls back to polling during the session. */
+  onFallback?(reason: string): void;
+  /** Injected for tests: defaults to chokidar's watch. */
+  createWatcher?: CreateWatcher;
+  ignore?: IgnoreFn;
+}
+
+export interface TreeWatcher {
+  readonly mode: WatchMode;
+  /** Why it polls, when it does. */
+  readonly reason?: string;
+  /** Resolves when the current watcher has read the whole tree (changes before are still caught, by mtime). */
+  readonly ready: Promise<void>;
+  close(): void;
+}
+
+const CHANGES = new Set(['add', 'change', 'unlink']);
+
+function modifiedSince(path: string, ms: number): boolean {
+  try {
+    return Math.floor(statSync(path).mtimeMs) > ms;
+  } catch {
+    return false;
+  }
+}
+
+export function watchTree(rootDir: string, options: TreeWatcherOptions): TreeWatcher {
+  const root = resolve(rootDir);
+  const decide = options.ignore ?? makeIgnore(root);
+  const debounceMs = options.debounceMs ?? 60;
+  const maxWaitMs = options.maxWaitMs ?? 1000;
+  const pollMs = options.pollMs ?? 400;
+  const create: CreateWatcher = options.createWatcher ?? ((path, opts) => chokidarWatch(path, opts) as FolderWatcher);
+  const pending = new Set<string>();
+  let firstSeen = 0;
+  let timer: NodeJS.Timeout | undefined;
+  let closed = false;
+  let mode: WatchMode = 'events';
+  let reason: string | undefined;
+  let watcher: FolderWatcher | undefined;
+  let ready: Promise<void> = Promise.resolve();
+
+  // Files that existed when last seen: a path that appears and vanishes within one batch (an editor's or
+  // sed's temp file renamed over the real one) is not reported; a known file that vanished is.
+  const known = new Set<string>();
+  const flush = () => {
+    timer = undefined;
+    if (closed || pending.size === 0) return;
+    const files: string[] = [];
+    for (const rel of [...pending].sort()) {
+      if (existsSync(join(root, rel))) {
+        known.add(rel);
+        files.push(rel);
+      } else if (known.delete(rel)) files.push(rel);
+    }
+    pending.clear();
+    const at = firstSeen;
+    firstSeen = 0;
+    if (files.length > 0) options.onChange(files, at);
+  };
+  const changed = (rel: string) => {
+    if (closed) return;
+    const now = Date.now();
+    if (pending.size === 0) firstSeen = now;
+    pending.add(rel);
+    if (timer) clearTimeout(timer);
+    timer = setTimeout(flush, Math.max(0, Math.min(debounceMs, firstSeen + maxWaitMs - now)));
+  };
+
+  const start = (polling: boolean) => {
+    let scanned = false;
+    let markReady: () => void = () => {};
+    ready = new Promise((resolve) => (markReady = resolve));
+    // Milliseconds: a file modified after this while chokidar reads the tree is a change, not a known file.
+    const startedAt = Date.now();
+    const w = create(root, {
+      ignored: absoluteIgnore(root, decide),
+      // Files already there are counted as known (not reported), until chokidar has read the whole tree.
+      ignoreInitial: false,
+      persistent: true,
+      usePolling: polling,
+      interval: pollMs,
+      binaryInterval: pollMs,
+      // A file replaced by a rename (editors' atomic saves) is one change, not a delete and an add.
+      atomic: true,
+      followSymlinks: false,
+    });
+    w.on('all', (event: string, path: string) => {
+      if (closed || w !== watcher || !CHANGES.has(event)) return;
+      const rel = relative(root, path).split(sep).join('/');
+      if (rel.endsWith('.gitignore')) (decide as Partial<{ reload(): void }>).reload?.();
+      if (!scanned && event === 'add' && !modifiedSince(path, startedAt)) known.add(rel);
+      else changed(rel);
+    });
+    w.on('ready', () => {
+      scanned = true;
+      markReady();
+    });
+    w.on('error', (err: unknown) => {
+      if (closed || w !== watcher || mode === 'poll') return;
+      const e = err as NodeJS.ErrnoException;
+      const where = typeof e.path === 'string' ? e.path : root;
+      const why = e.code === 'ENOSPC' ? `${e.code}: the inotify watch limit is reached` : (e.code ?? e.message);
+      fallback(`watching ${where} failed (${why}), so it is polled every ${pollMs} ms instead`);
+    });
+    return w;
+  };
+
+  const fallback = (why: string) => {
+    if (closed || mode === 'poll') return;
+    mode = 'poll';
+    reason = why;
+    const old = watcher;
+    watcher = start(true);
+    void old?.close();
+    options.onFallback?.(why);
+  };
+
+  const network = options.forcePoll ?? networkFilesystem(root);
+  if (network) {
+    mode = 'poll';
+    reason = `${network}, so it is polled every ${pollMs} ms instead`;
+  }
+  watcher = start(mode === 'poll');
+
+  return {
+    get mode() {
+      return mode;
+    },
+    get reason() {
+      return reason;
+    },
+    get ready() {
+      return ready;
+    },
+    close() {
+      closed = true;
+      if (timer) clearTimeout(timer);
+      void watcher?.close();
+      watcher = undefined;
+    },
+  };
+}
