@@ -73,13 +73,14 @@ export function makeIgnore(rootDir: string): LabIgnore {
  * The same decision for an absolute path, as chokidar asks it (`stats` when it has them; otherwise the
  * path is looked at, since a rule like `uploads/` applies to folders only).
  */
-export function absoluteIgnore(rootDir: string, decide: IgnoreFn): (path: string, stats?: { isDirectory(): boolean }) => boolean {
+export function absoluteIgnore(rootDir: string, decide: IgnoreFn): (path: string, stats?: { isDirectory(): boolean; isSymbolicLink?(): boolean }) => boolean {
   const root = resolve(rootDir);
   return (path, stats) => {
     const rel = relative(root, path);
     if (rel === '' || rel.startsWith('..')) return false;
     let isDir = false;
-    if (stats) isDir = stats.isDirectory();
+    // A link is judged by what it points to: node_modules linked to a shared install is still node_modules.
+    if (stats && !stats.isSymbolicLink?.()) isDir = stats.isDirectory();
     else {
       try {
         isDir = statSync(path).isDirectory();

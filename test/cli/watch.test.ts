@@ -1,6 +1,6 @@
 // The file watcher and the watch session, on real folders (no sleeps: each test awaits the change it makes).
 import { EventEmitter } from 'node:events';
-import { mkdirSync, mkdtempSync, renameSync, rmSync, unlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, renameSync, rmSync, symlinkSync, unlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -129,6 +129,21 @@ describe('watchTree with file events', () => {
     writeFileSync(join(root, 'src', 'a.ts'), 'a');
     writeFileSync(join(root, 'src', 'server.ts'), 'v2');
     expect((await next()).files).toEqual(['src/a.ts', 'src/server.ts']);
+  });
+
+  it('a node_modules that is a link to a folder elsewhere (shared installs) is not watched either', async () => {
+    const elsewhere = mkdtempSync(join(tmpdir(), 'labs-watch-deps-'));
+    try {
+      rmSync(join(root, 'node_modules'), { recursive: true });
+      symlinkSync(elsewhere, join(root, 'node_modules'), 'dir');
+      const { w, next } = watcher();
+      await w.ready;
+      writeFileSync(join(elsewhere, 'index.js'), 'x');
+      writeFileSync(join(root, 'src', 'server.ts'), 'v2');
+      expect((await next()).files).toEqual(['src/server.ts']);
+    } finally {
+      rmSync(elsewhere, { recursive: true, force: true });
+    }
   });
 
   it('an editor-style save (temp file renamed over the original) reports only the original', async () => {
