@@ -1,7 +1,7 @@
 // Watching a lab folder for saves (chokidar), debounced into batches of changed files. It polls instead when
 // the filesystem cannot notify (network filesystems), when asked to, or when watching fails (e.g. the
 // inotify limit), and says so.
-import { existsSync, statfsSync, statSync } from 'node:fs';
+import { statfsSync, statSync } from 'node:fs';
 import { join, relative, resolve, sep } from 'node:path';
 import { watch as chokidarWatch, type ChokidarOptions } from 'chokidar';
 import { absoluteIgnore, makeIgnore, type IgnoreFn } from './ignore.ts';
@@ -69,11 +69,13 @@ export interface TreeWatcher {
 
 const CHANGES = new Set(['add', 'change', 'unlink']);
 
-function modifiedSince(path: string, ms: number): boolean {
+/** mtime and size, or undefined when the file is gone. */
+function signature(path: string): string | undefined {
   try {
-    return Math.floor(statSync(path).mtimeMs) > ms;
+    const s = statSync(path);
+    return `${s.mtimeMs}:${s.size}`;
   } catch {
-    return false;
+    return undefined;
   }
 }
 
@@ -96,15 +98,24 @@ export function watchTree(rootDir: string, options: TreeWatcherOptions): TreeWat
   // Files that existed when last seen: a path that appears and vanishes within one batch (an editor's or
   // sed's temp file renamed over the real one) is not reported; a known file that vanished is.
   const known = new Set<string>();
+  // What each file was when last reported: the same save seen twice (the poller and the recheck below,
+  // or an event repeated) is reported once.
+  const reported = new Map<string, string>();
   const flush = () => {
     timer = undefined;
     if (closed || pending.size === 0) return;
     const files: string[] = [];
     for (const rel of [...pending].sort()) {
-      if (existsSync(join(root, rel))) {
+      const sig = signature(join(root, rel));
+      if (sig !== undefined) {
         known.add(rel);
+        if (reported.get(rel) === sig) continue;
+        reported.set(rel, sig);
         files.push(rel);
-      } else if (known.delete(rel)) files.push(rel);
+      } else {
+        reported.delete(rel);
+        if (known.delete(rel)) files.push(rel);
+      }
     }
     pending.clear();
     const at = firstSeen;
@@ -138,16 +149,35 @@ export function watchTree(rootDir: string, options: TreeWatcherOptions): TreeWat
       atomic: true,
       followSymlinks: false,
     });
+    // Polling compares each file with a first stat that fs.watchFile takes in the background: a save
+    // between chokidar's listing and that first stat would go unseen. So the files listed are looked at
+    // again once polling runs, against what they were when listed.
+    const listed = polling ? new Map<string, string | undefined>() : undefined;
     w.on('all', (event: string, path: string) => {
       if (closed || w !== watcher || !CHANGES.has(event)) return;
       const rel = relative(root, path).split(sep).join('/');
       if (rel.endsWith('.gitignore')) (decide as Partial<{ reload(): void }>).reload?.();
-      if (!scanned && event === 'add' && !modifiedSince(path, startedAt)) known.add(rel);
-      else changed(rel);
+      if (!scanned && event === 'add') {
+        const sig = signature(path);
+        // Modified after the watch began (ms resolution): a save while chokidar reads the tree.
+        if (sig && Math.floor(Number(sig.split(':')[0])) > startedAt) changed(rel);
+        else known.add(rel);
+        listed?.set(rel, sig);
+      } else {
+        listed?.delete(rel);
+        changed(rel);
+      }
     });
     w.on('ready', () => {
       scanned = true;
       markReady();
+      if (!listed) return;
+      const recheck = setTimeout(() => {
+        if (closed || w !== watcher) return;
+        for (const [rel, sig] of listed) if (signature(join(root, rel)) !== sig) changed(rel);
+        listed.clear();
+      }, pollMs * 2);
+      recheck.unref();
     });
     w.on('error', (err: unknown) => {
       if (closed || w !== watcher || mode === 'poll') return;

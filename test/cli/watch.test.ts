@@ -217,6 +217,30 @@ describe('falling back to polling', () => {
     expect((await next()).files).toEqual(['src/other.ts']);
   });
 
+  it('polling: a save the poller missed (made before its first stat) is found by the recheck, and reported once', async () => {
+    // A poller that lists the tree, then never notices anything by itself (its first stat came after the save).
+    let poller!: EventEmitter;
+    const createWatcher: CreateWatcher = (_path, options) => {
+      expect(options.usePolling).toBe(true);
+      poller = Object.assign(new EventEmitter(), { close() {} });
+      setImmediate(() => {
+        poller.emit('all', 'add', join(root, 'src', 'server.ts'));
+        poller.emit('all', 'add', join(root, '.gitignore'));
+        poller.emit('ready');
+      });
+      return poller as unknown as FolderWatcher;
+    };
+    const { w, next } = watcher({ forcePoll: 'LABS_WATCH_POLL=1 is set', createWatcher });
+    await w.ready;
+    writeFileSync(join(root, 'src', 'server.ts'), 'saved before the poller looked');
+    expect((await next()).files).toEqual(['src/server.ts']);
+    // The poller noticing the same save later is not a second change.
+    poller.emit('all', 'change', join(root, 'src', 'server.ts'));
+    writeFileSync(join(root, 'src', 'other.ts'), 'o');
+    poller.emit('all', 'add', join(root, 'src', 'other.ts'));
+    expect((await next()).files).toEqual(['src/other.ts']);
+  });
+
   it('can be forced (LABS_WATCH_POLL=1), ignoring the same files', async () => {
     const { w, next } = watcher({ forcePoll: 'LABS_WATCH_POLL=1 is set' });
     expect(w.mode).toBe('poll');
