@@ -1,8 +1,8 @@
 // Watching a lab folder for saves (chokidar), debounced into batches of changed files. It polls instead when
 // the filesystem cannot notify (network filesystems), when asked to, or when watching fails (e.g. the
 // inotify limit), and says so.
-import { statfsSync, statSync } from 'node:fs';
-import { join, relative, resolve, sep } from 'node:path';
+import { existsSync, readdirSync, statfsSync, statSync, type Dirent } from 'node:fs';
+import { basename, join, relative, resolve, sep } from 'node:path';
 import { watch as chokidarWatch, type ChokidarOptions } from 'chokidar';
 import { absoluteIgnore, makeIgnore, type IgnoreFn } from './ignore.ts';
 import type { WatchMode } from './events.ts';
@@ -34,8 +34,8 @@ export function networkFilesystem(dir: string, platform = process.platform): str
 
 /** What watchTree needs of a chokidar watcher (a fake one in tests). */
 export interface FolderWatcher {
-  /** 'all' (event name, absolute path), 'ready' (the first scan is done), 'error' (an errno exception). */
-  on(event: 'all' | 'ready' | 'error', listener: (...args: never[]) => void): unknown;
+  /** 'all' (event name, absolute path), 'raw' (fs.watch's event, name, { watchedPath }), 'ready' (the first scan is done), 'error' (an errno exception). */
+  on(event: 'all' | 'raw' | 'ready' | 'error', listener: (...args: never[]) => void): unknown;
   close(): Promise<void> | void;
 }
 
@@ -68,6 +68,7 @@ export interface TreeWatcher {
 }
 
 const CHANGES = new Set(['add', 'change', 'unlink']);
+const TREE_EVENTS = new Set(['add', 'change', 'unlink', 'addDir']);
 
 /** mtime and size, or undefined when the file is gone. */
 function signature(path: string): string | undefined {
@@ -122,8 +123,9 @@ export function watchTree(rootDir: string, options: TreeWatcherOptions): TreeWat
     firstSeen = 0;
     if (files.length > 0) options.onChange(files, at);
   };
-  const changed = (rel: string) => {
-    if (closed) return;
+  /** `echo`: chokidar's own event for a file its raw event already reported (it comes after a stat). */
+  const changed = (rel: string, echo = false) => {
+    if (closed || (echo && pending.has(rel))) return;
     const now = Date.now();
     if (pending.size === 0) firstSeen = now;
     pending.add(rel);
@@ -153,21 +155,46 @@ export function watchTree(rootDir: string, options: TreeWatcherOptions): TreeWat
     // between chokidar's listing and that first stat would go unseen. So the files listed are looked at
     // again once polling runs, against what they were when listed.
     const listed = polling ? new Map<string, string | undefined>() : undefined;
+    const listedDirs = polling ? new Map<string, string | undefined>() : undefined;
     w.on('all', (event: string, path: string) => {
-      if (closed || w !== watcher || !CHANGES.has(event)) return;
+      if (closed || w !== watcher || !TREE_EVENTS.has(event)) return;
+      if (event === 'addDir') {
+        if (!scanned) listedDirs?.set(path, signature(path));
+        return;
+      }
       const rel = relative(root, path).split(sep).join('/');
       if (rel.endsWith('.gitignore')) (decide as Partial<{ reload(): void }>).reload?.();
       if (!scanned && event === 'add') {
         const sig = signature(path);
         // Modified after the watch began (ms resolution): a save while chokidar reads the tree.
         if (sig && Math.floor(Number(sig.split(':')[0])) > startedAt) changed(rel);
-        else known.add(rel);
+        else {
+          known.add(rel);
+          // As it is now: an event that changes nothing (attributes only) is not a save.
+          if (sig) reported.set(rel, sig);
+        }
         listed?.set(rel, sig);
       } else {
         listed?.delete(rel);
-        changed(rel);
+        changed(rel, !polling);
       }
     });
+    if (!polling) {
+      // chokidar reports a change after an fs.stat of its own, which waits behind other file work on a busy
+      // machine; the raw file event comes at once. So a save starts the debounce at its raw event (as
+      // fs.watch itself would), chokidar's event then confirms it, and creates, deletes and new folders
+      // come from chokidar alone.
+      const skip = absoluteIgnore(root, decide);
+      w.on('raw', (_event: string, name: string | null, details?: { watchedPath?: string }) => {
+        if (closed || w !== watcher || !scanned || !name || !details?.watchedPath) return;
+        const watched = details.watchedPath;
+        // A folder's watcher names the entry; a file's watcher names the file itself.
+        const full = basename(watched) === name && !existsSync(join(watched, name)) ? watched : join(watched, name);
+        const rel = relative(root, full);
+        if (rel === '' || rel.startsWith('..') || !existsSync(full) || skip(full)) return;
+        if (statSync(full, { throwIfNoEntry: false })?.isFile()) changed(rel.split(sep).join('/'));
+      });
+    }
     w.on('ready', () => {
       scanned = true;
       markReady();
@@ -175,7 +202,22 @@ export function watchTree(rootDir: string, options: TreeWatcherOptions): TreeWat
       const recheck = setTimeout(() => {
         if (closed || w !== watcher) return;
         for (const [rel, sig] of listed) if (signature(join(root, rel)) !== sig) changed(rel);
+        // A file created in a listed folder: the folder's mtime moved.
+        for (const [dir, sig] of listedDirs!) {
+          if (signature(dir) === sig) continue;
+          let entries: Dirent[] = [];
+          try {
+            entries = readdirSync(dir, { withFileTypes: true });
+          } catch {
+            // gone
+          }
+          for (const e of entries) {
+            const rel = relative(root, join(dir, e.name)).split(sep).join('/');
+            if (e.isFile() && !known.has(rel) && !decide(rel, false)) changed(rel);
+          }
+        }
         listed.clear();
+        listedDirs!.clear();
       }, pollMs * 2);
       recheck.unref();
     });
