@@ -1,6 +1,9 @@
 // Watching a lab folder for saves (chokidar), debounced into batches of changed files. It polls instead when
 // the filesystem cannot notify (network filesystems), when asked to, or when watching fails (e.g. the
-// inotify limit), and says so.
+// inotify limit), and says so. What is ignored is decided by ./ignore.ts (node_modules and build output are
+// never entered). Around chokidar, this file keeps: the debounce (60 ms quiet, 1 s at most; it must stay
+// above chokidar's 50 ms per-file change throttle, so a save it drops always lands before the batch runs),
+// temp files that come and go within a batch (not reported), a save reported once (by its mtime and size).
 import { existsSync, readdirSync, statfsSync, statSync, type Dirent } from 'node:fs';
 import { basename, join, relative, resolve, sep } from 'node:path';
 import { watch as chokidarWatch, type ChokidarOptions } from 'chokidar';
