@@ -150,6 +150,27 @@ which GitHub shows as an annotation on the run and the pull request (on stderr w
       process.exitCode = await runDown();
     });
 
+  const ci = program.command('ci').description('continuous integration: grade a lab folder on GitHub Actions, points for GitHub Classroom');
+  ci.command('init')
+    .description('write .github/workflows/classroom.yml: runs `labs check` on every push and reports the points to GitHub Classroom')
+    .option('-C, --dir <path>', 'the lab folder (default: the current folder or a parent)')
+    .option('-f, --force', 'replace an existing workflow file')
+    .option('--print', 'print the workflow instead of writing it')
+    .option('--package <spec>', 'what the workflow installs with `npm install --global` (default: backend-labs@<this version>)')
+    .action(async (opts: { dir?: string; force?: boolean; print?: boolean; package?: string }) => {
+      const { runCiInit } = await import('./commands/ci.ts');
+      process.exitCode = await runCiInit(opts, userCwd());
+    });
+  ci.command('result')
+    .description('(a step of that workflow) turn `labs check --json` output into the `result` output GitHub Classroom reads')
+    .argument('<file>', 'what `labs check --all --json` printed')
+    .addOption(new Option('--exit-code <n>', "labs check's exit code").argParser(positiveInt('--exit-code')))
+    .addOption(new Option('--max-score <n>', "the lab's number of checks, for when labs check could not grade").argParser(positiveInt('--max-score')))
+    .action(async (file: string, opts: { exitCode?: number; maxScore?: number }) => {
+      const { runCiResult } = await import('./commands/ci.ts');
+      process.exitCode = await runCiResult(file, opts, userCwd());
+    });
+
   program
     .command('doctor')
     .description('check your setup: Node version, Docker engine, service images, free disk')
@@ -248,8 +269,11 @@ See docs/classroom.md.`;
 
 export async function main(argv: string[]): Promise<number> {
   const program = buildProgram();
-  program.exitOverride();
-  for (const cmd of program.commands) cmd.exitOverride();
+  const override = (cmd: Command): void => {
+    cmd.exitOverride();
+    for (const sub of cmd.commands) override(sub); // `labs ci init` is two levels down
+  };
+  override(program);
   try {
     await program.parseAsync(argv);
     return typeof process.exitCode === 'number' ? process.exitCode : EXIT.pass;

@@ -1,11 +1,10 @@
-import { roleCommands } from '../../grader/runtime/roles.ts';
 import { renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { GraderError } from '../../grader/errors.ts';
 import { setFlagsFromString } from 'node:v8';
 import { loadLab } from '../../labs/index.ts';
 import { loadManifest } from '../../grader/manifest.ts';
-import { runLab, type RunOptions } from '../../grader/run.ts';
+import { runLab } from '../../grader/run.ts';
 import type { Lab } from '../../grader/types.ts';
 import { textReporter } from '../../grader/report/text.ts';
 import { toJson } from '../../grader/report/json.ts';
@@ -15,49 +14,16 @@ import { recordCheckRun } from '../progress.ts';
 import { bufferRun } from '../tui/run-source.ts';
 import { canDrawLive } from '../tui/tty.ts';
 import { rememberLabStart } from '../early-start.ts';
-import type { EarlyServer } from '../../grader/runtime/early.ts';
+import { checkRunOptions, type CheckOptions } from './check-options.ts';
 
-export interface CheckOptions {
-  all?: boolean;
-  only?: string[];
-  seed?: number;
-  json?: boolean;
-  /** Also write a JUnit XML report to this file. */
-  junit?: string;
-  verbose?: boolean;
-  readyTimeout?: number;
-  dir?: string;
-  /** Re-run on every save in the lab folder (cli/watch.ts). */
-  watch?: boolean;
-  /** Where the server runs: a local process (default) or a container built from the project's Dockerfile. */
-  runtime?: 'local' | 'docker';
-  /** The server, already started before the lab was loaded (cli/early-start.ts); the run adopts or stops it. */
-  early?: EarlyServer;
-}
-
-/** The engine options for one run of `labs check` (also used by --watch and the TUI). */
-export function checkRunOptions(opts: CheckOptions, dir: string, start: string | Record<string, string>, lab: Lab): RunOptions {
-  // One command, or one per role for a lab with several processes (labs.json: {"start": {"api": ..., "worker": ...}}).
-  const { main, others } = roleCommands(start, lab.roles ?? [], `${dir}/labs.json`);
-  return {
-    lab,
-    dir,
-    startCommand: main,
-    roles: others,
-    seed: opts.seed,
-    all: opts.all,
-    only: opts.only,
-    readyTimeoutMs: opts.readyTimeout !== undefined ? opts.readyTimeout * 1000 : undefined,
-    runtime: opts.runtime,
-  };
-}
+export { checkRunOptions, type CheckOptions } from './check-options.ts';
 
 export async function runCheck(opts: CheckOptions, cwd: string): Promise<number> {
   if (opts.watch && opts.junit) {
     throw new GraderError('USAGE', '`--watch` cannot be combined with `--junit`: run `labs check --junit <file>` for one report of one run.');
   }
   if (opts.watch) {
-    const { runWatch } = await import('../watch.ts');
+    const { runWatch } = await import('./watch.ts');
     return runWatch(opts, cwd);
   }
   const mark = (what: string) => process.env.LABS_PROFILE && process.stderr.write(`[profile] ${Math.round(performance.now())} ms ${what}\n`);

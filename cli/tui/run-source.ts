@@ -26,7 +26,7 @@ export function bufferRun(run: Pick<LabRun, 'on'>, now: () => number = Date.now)
   };
 }
 
-/** Minimal shape of a watch session's event feed (cli/watch.ts WatchSession). */
+/** Minimal shape of a watch session's event feed (cli/watch/session.ts WatchSession). */
 export interface WatchFeed<E extends { type: string }> {
   subscribe(listener: (event: E) => void): () => void;
 }

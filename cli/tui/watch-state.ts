@@ -1,6 +1,6 @@
 // State of the watch view, folded from WatchSession events. Pure: times come in the actions.
 import type { RunResult } from '../../grader/events.ts';
-import type { WatchEvent, WatchMode } from '../watch.ts';
+import type { WatchEvent, WatchMode } from '../watch/events.ts';
 import type { RunSource } from './run-source.ts';
 import { passedCount, verdictChanges, verdictOf, type Verdict } from './format.ts';
 

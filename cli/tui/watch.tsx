@@ -2,7 +2,7 @@
 // verdict is logged above in <Static> with what changed and how long after the save it came.
 import React, { useEffect, useReducer } from 'react';
 import { Box, render, Static, Text, useApp, useInput } from 'ink';
-import type { WatchEvent } from '../watch.ts';
+import type { WatchEvent } from '../watch/events.ts';
 import { CheckLine, LiveLine, Summary } from './components/check-view.tsx';
 import { describeChanged, formatMs } from './format.ts';
 import { useCheckView, useNow } from './hooks.ts';

@@ -33,7 +33,7 @@ function reachable(entry: string): { files: Set<string>; packages: Map<string, s
   return { files, packages };
 }
 
-it.each(['cli/main.ts', 'cli/commands/list.ts', 'cli/commands/check.ts', 'cli/commands/home.ts', 'cli/commands/progress.ts', 'cli/commands/questions.ts', 'cli/commands/reset.ts', 'cli/commands/solution.ts', 'cli/watch.ts'])(
+it.each(['cli/main.ts', 'cli/commands/list.ts', 'cli/commands/check.ts', 'cli/commands/home.ts', 'cli/commands/progress.ts', 'cli/commands/questions.ts', 'cli/commands/reset.ts', 'cli/commands/solution.ts', 'cli/commands/watch.ts', 'cli/watch/session.ts', 'cli/watch/text.ts', 'cli/commands/ci.ts'])(
   '%s does not statically import ink, React or a .tsx component',
   (entry) => {
     const { files, packages } = reachable(entry);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { initialWatchView, watchViewReducer, type WatchViewState } from '../../cli/tui/watch-state.ts';
-import type { WatchEvent } from '../../cli/watch.ts';
+import type { WatchEvent } from '../../cli/watch/events.ts';
 import type { RunSource } from '../../cli/tui/run-source.ts';
 import { FakeRun } from './ink-helpers.ts';
 import { failHealth, pass, result } from './fixtures.ts';

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, expect, it } from 'vitest';
 import { WatchApp } from '../../cli/tui/watch.tsx';
 import { bufferWatch } from '../../cli/tui/run-source.ts';
-import { WatchSession } from '../../cli/watch.ts';
+import { WatchSession } from '../../cli/watch/session.ts';
 import { FakeRun, inputReady, KEYS, renderApp, waitForText } from './ink-helpers.ts';
 import { CHECKS, failHealth, LAB, pass, result } from './fixtures.ts';
 
@@ -52,6 +52,7 @@ it('keeps the last verdict on screen, shows what changed and the run in progress
   expect(f).toContain("curl -i http://127.0.0.1:4321/health -H 'accept: application/json'");
 
   // A save: run 2 starts, the last verdict stays on screen meanwhile.
+  await s.ready;
   writeFileSync(join(root, 'src', 'server.ts'), 'v2');
   f = await waitForText(app, 'Run 2 · src/server.ts changed');
   expect(f).toContain('Last verdict: run 1');
