@@ -263,8 +263,22 @@ export async function removeSharedNetworkIfUnused(client: ContainerRuntimeClient
   const all = (await docker.listNetworks({ filters: JSON.stringify({ name: [name] }) }).catch(() => [])).filter((n) => n.Name === name);
   for (const n of all) {
     const network = docker.getNetwork(n.Id);
-    const info = (await network.inspect().catch(() => undefined)) as { Containers?: Record<string, unknown> } | undefined;
-    if (info && Object.keys(info.Containers ?? {}).length === 0) await network.remove().catch(() => {});
+    // A container just stopped and removed may still be listed on the network for a moment (the engine
+    // detaches it after the removal returns; seconds on a busy machine): wait for that, but not for a
+    // container that runs (another run's).
+    const deadline = performance.now() + 5000;
+    for (;;) {
+      const info = (await network.inspect().catch(() => undefined)) as { Containers?: Record<string, unknown> } | undefined;
+      if (!info) break;
+      const attached = Object.keys(info.Containers ?? {});
+      if (attached.length === 0) {
+        await network.remove().catch(() => {});
+        break;
+      }
+      const running = await Promise.all(attached.map((id) => docker.getContainer(id).inspect().then((c) => c.State?.Running === true, () => false)));
+      if (running.some(Boolean) || performance.now() > deadline) break;
+      await new Promise((r) => setTimeout(r, 200));
+    }
   }
 }
 

@@ -98,11 +98,18 @@ export async function startServices(names: ServiceName[], options: StartServices
     return started;
   };
 
+  // Nothing kept warm: the namespace's network goes with the containers (unless another run still uses it).
+  const removeNetwork = async () => {
+    const client = await dockerClient(() => 'no Docker').catch(() => undefined);
+    if (client) await removeSharedNetworkIfUnused(client, options.namespace ?? dockerNamespace());
+  };
   const outcomes = await Promise.allSettled(names.map((n) => startOne(n)));
   const started = outcomes.flatMap((o) => (o.status === 'fulfilled' ? [o.value] : []));
   const failed = outcomes.find((o): o is PromiseRejectedResult => o.status === 'rejected');
   if (failed) {
     await Promise.allSettled(started.map((s) => s.stop()));
+    // A start that failed half way (interrupted, or the engine refused) may have made the network already.
+    if (!reuse && names.some((n) => !urls[n])) await removeNetwork().catch(() => {});
     throw failed.reason;
   }
   const [pg, IoRedis] = await Promise.all([pgLoaded, redisLoaded]);
@@ -166,11 +173,7 @@ export async function startServices(names: ServiceName[], options: StartServices
     async stop() {
       await Promise.allSettled([pool?.end(), redisClient?.quit().catch(() => redisClient?.disconnect()), amqpConnection?.then((c) => c.close())]);
       await Promise.allSettled(started.map((s) => s.stop()));
-      // Nothing kept warm: the namespace's network goes too (unless another run still uses it).
-      if (!reuse && started.some((s) => s.containerId)) {
-        const client = await dockerClient(() => 'no Docker').catch(() => undefined);
-        if (client) await removeSharedNetworkIfUnused(client, options.namespace ?? dockerNamespace());
-      }
+      if (!reuse && started.some((s) => s.containerId)) await removeNetwork();
     },
   };
 }
