@@ -32,3 +32,4 @@ export { pgInsight, planNodes, tableAccess, usesIndexOn, seqScanOn, describePlan
 export type { PgTemplate } from './services/postgres.ts';
 export { renderTimeline } from './history/timeline.ts';
 export { rawHttp, type RawRequestOptions, type RawResponse } from './probe/raw-http.ts';
+export { graphqlRequest, graphqlGetPath, graphqlErrorProblems, expectGraphqlErrorsWellFormed, locate, GRAPHQL_RESPONSE_JSON, type GraphqlRequest, type GraphqlRequestOptions, type GraphqlReply, type GraphqlErrorEntry } from './probe/graphql.ts';
