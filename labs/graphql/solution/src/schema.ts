@@ -28,9 +28,9 @@ export const schema = buildSchema(`
   }
 `);
 
-export interface Context {
+export type Context = {
   loaders: Loaders;
-}
+};
 
 /** A fresh context per request: its own loaders. */
 export const contextFor = (): Context => ({ loaders: makeLoaders() });

@@ -28,7 +28,7 @@ const graphqlHandler = createHandler({
   // Variables of the wrong type fail before execution: a response without `data`. graphql-http answers those 200;
   // the spec wants a 4xx for application/graphql-response+json (application/json stays 200).
   onOperation: (req, _args, result) => {
-    if ('data' in result || !result.errors?.length || acceptedType(req.headers.accept) !== GRAPHQL_RESPONSE) return undefined;
+    if ('data' in result || !result.errors?.length || acceptedType(req.raw.headers.accept) !== GRAPHQL_RESPONSE) return undefined;
     return [
       JSON.stringify({ errors: result.errors.map((e) => formatError(e)) }),
       { status: 400, statusText: 'Bad Request', headers: { 'content-type': `${GRAPHQL_RESPONSE}; charset=utf-8` } },
