@@ -43,7 +43,7 @@ function rowId(id: string): string | undefined {
 }
 
 function firstOf(first: number): number {
-  if (first < 1 || first > 100) throw new GraphQLError(`Argument "first" must be between 1 and 100, got ${first}.`);
+  if (!Number.isInteger(first) || first < 1 || first > 100) throw new GraphQLError(`Argument "first" must be between 1 and 100, got ${first}.`);
   return first;
 }
 
