@@ -111,7 +111,8 @@ async function booksOf(ctx: CheckContext, authorId: string): Promise<BookRow[]> 
   return sql<BookRow>(ctx, 'SELECT id::text AS id, author_id::text AS author_id, title, year FROM books WHERE author_id = $1 ORDER BY books.id', [authorId]);
 }
 
-const gql = (ctx: CheckContext, request: GraphqlRequest, options?: GraphqlRequestOptions) => graphqlRequest(ctx.http, request, options);
+/** One GraphQL request; 15 s before giving up on an answer (a loaded machine, a first request that connects the pool). */
+const gql = (ctx: CheckContext, request: GraphqlRequest, options?: GraphqlRequestOptions) => graphqlRequest(ctx.http, request, { timeoutMs: 15_000, ...options });
 
 /** A GraphQL string literal (JSON's escaping is GraphQL's for these characters). */
 const lit = (s: string) => JSON.stringify(s);
