@@ -34,3 +34,4 @@ export { renderTimeline } from './history/timeline.ts';
 export { rawHttp, type RawRequestOptions, type RawResponse } from './probe/raw-http.ts';
 export { Browser, formEncode, describeHop, type BrowserHop, type Navigation, type NavigateOptions } from './probe/browser.ts';
 export { pkcePair, pkceVerifier, s256, isValidVerifier, PKCE_UNRESERVED, readAuthorizationResponse, authorizationUrl, basicCredentials, tokenRequest, expectTokenResponse, expectOAuthError, hasNoStore, probeFetch, TOKEN_ERRORS, type PkcePair, type AuthorizationResponse, type ClientAuthMethod, type ClientCredentials, type TokenRequestOptions, type TokenResponse, type ProbeFetchInit } from './probe/oauth.ts';
+export { graphqlRequest, graphqlGetPath, graphqlErrorProblems, expectGraphqlErrorsWellFormed, locate, GRAPHQL_RESPONSE_JSON, type GraphqlRequest, type GraphqlRequestOptions, type GraphqlReply, type GraphqlErrorEntry } from './probe/graphql.ts';

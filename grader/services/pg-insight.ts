@@ -117,15 +117,21 @@ function makeInsight(db: Pool): PgInsight {
     return (await p.query<R>(sql, params)).rows;
   }
 
-  async function snapshot(client: PoolClient): Promise<Map<string, Statement>> {
+  /** The counters of a statement, known by its queryid (its text is read only for those that ran). */
+  type Counters = Omit<Statement, 'query'> & { queryid: string };
+
+  async function snapshot(client: PoolClient): Promise<Map<string, Counters>> {
     let rows: Record<string, unknown>[];
     try {
       rows = (
         await client.query(
           // toplevel is PostgreSQL 14+: read through to_jsonb so a 13 server works too.
-          `SELECT s.userid::text || ':' || s.queryid::text || ':' || coalesce(to_jsonb(s) ->> 'toplevel', 'true') AS key, query, calls, rows,
-                  total_exec_time + total_plan_time AS ms, shared_blks_hit + shared_blks_read AS blocks, wal_records
-             FROM pg_stat_statements s
+          // pg_stat_statements(false): the counters without the texts. The texts live in a file shared by every
+          // database of the server (thousands of entries on a warm container): reading it costs far more than the
+          // counters, so statements() fetches the texts of the few statements that ran, once, afterwards.
+          `SELECT s.userid::text || ':' || s.queryid::text || ':' || coalesce(to_jsonb(s) ->> 'toplevel', 'true') AS key, s.queryid::text AS queryid,
+                  calls, rows, total_exec_time + total_plan_time AS ms, shared_blks_hit + shared_blks_read AS blocks, wal_records
+             FROM pg_stat_statements(false) s
             WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
               AND userid <> (SELECT oid FROM pg_roles WHERE rolname = $1)`,
           [GRADER_ROLE],
@@ -134,10 +140,10 @@ function makeInsight(db: Pool): PgInsight {
     } catch (err) {
       throw environment(`Reading pg_stat_statements failed: ${(err as Error).message}. The grader's PostgreSQL container loads it; a server you run needs shared_preload_libraries = 'pg_stat_statements' in postgresql.conf (and a restart).`, err);
     }
-    const out = new Map<string, Statement>();
+    const out = new Map<string, Counters>();
     for (const r of rows) {
       out.set(String(r.key), {
-        query: String(r.query),
+        queryid: String(r.queryid),
         calls: Number(r.calls),
         rows: Number(r.rows),
         ms: Number(r.ms),
@@ -157,13 +163,13 @@ function makeInsight(db: Pool): PgInsight {
         const before = await snapshot(client);
         const result = await during();
         const after = await snapshot(client);
-        const statements: Statement[] = [];
+        const ran: Counters[] = [];
         for (const [key, now] of after) {
           const was = before.get(key);
           const calls = now.calls - (was?.calls ?? 0);
           if (calls <= 0) continue;
-          statements.push({
-            query: now.query,
+          ran.push({
+            queryid: now.queryid,
             calls,
             rows: now.rows - (was?.rows ?? 0),
             ms: now.ms - (was?.ms ?? 0),
@@ -171,6 +177,17 @@ function makeInsight(db: Pool): PgInsight {
             walRecords: now.walRecords - (was?.walRecords ?? 0),
           });
         }
+        // The texts of the statements that ran, in one read of the texts file (none when nothing ran).
+        const textOf = new Map<string, string>();
+        if (ran.length > 0) {
+          const texts = await client.query<{ queryid: string; query: string }>(
+            `SELECT DISTINCT ON (queryid) queryid::text AS queryid, query FROM pg_stat_statements(true)
+              WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database()) AND queryid::text = ANY($1)`,
+            [ran.map((r) => r.queryid)],
+          );
+          for (const t of texts.rows) textOf.set(t.queryid, t.query);
+        }
+        const statements: Statement[] = ran.map(({ queryid, ...counters }) => ({ query: textOf.get(queryid) ?? `(statement ${queryid}: its text is no longer kept)`, ...counters }));
         statements.sort((a, b) => b.calls - a.calls || b.blocks - a.blocks);
         return { result, statements };
       } finally {
