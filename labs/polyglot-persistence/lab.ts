@@ -27,6 +27,8 @@ async function sql<T extends Record<string, unknown>>(db: Db, text: string, para
   try {
     return (await db.query<T>(text, params)).rows;
   } catch (err) {
+    // Only PostgreSQL's answers (a SQLSTATE) are about the learner's schema; a connection failure is the grader's.
+    if (typeof (err as { code?: unknown }).code !== 'string' || !/^[0-9A-Z]{5}$/.test((err as { code: string }).code)) throw err;
     throw new CheckFailure({
       message: `${why} The grader ran this SQL on the database in DATABASE_URL and PostgreSQL said: ${(err as Error).message}`,
       expected: `the query to succeed:\n${text}${params.length ? `\nwith ${show(params)}` : ''}`,
