@@ -4,14 +4,14 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { verifyLab } from '../helpers/verify-lab.ts';
 import { cleanupProjects, explain, grade, listMutants, loadLab, makeProject } from '../helpers/project.ts';
 
-verifyLab('orm-relations', { timeoutMs: 90_000 });
+verifyLab('orm-relations', { timeoutMs: 180_000 });
 
 // Bad input: an ORM client built per request. The failure must say how many connections were open at once,
 // how many the burst opened, and name the cause (a client or pool created inside the handler).
 describe('lab orm-relations: a connection per request is reported clearly', () => {
   afterAll(() => cleanupProjects());
 
-  it('names the connection count and the cause', { timeout: 90_000 }, async () => {
+  it('names the connection count and the cause', { timeout: 180_000 }, async () => {
     const lab = await loadLab('orm-relations');
     const mutant = listMutants(lab).find((m) => m.name === 'connection-per-request')!;
     const result = await grade(lab, makeProject(lab, { mutant }), { only: ['bounded-connections'] });

@@ -3,4 +3,4 @@
 // 200 simultaneous updates of one variant should not compete with another's on two cores.
 import { verifyLab } from '../helpers/verify-lab.ts';
 
-verifyLab('polyglot-persistence', { timeoutMs: 120_000 });
+verifyLab('polyglot-persistence', { timeoutMs: 180_000 });
