@@ -287,6 +287,8 @@ export default defineLab(
         id: 'create',
         title: 'POST /users, /posts, /posts/{id}/comments: 201 with the new row; invalid input is 400',
         hint: 'Insert through the ORM and answer with the inserted row (RETURNING). Validate before the database: strings non-empty and within their limits, ids positive JSON integers (`true`, `"1"`, `1.5` are 400).',
+        // Many sequential requests: generous on a loaded machine (a ceiling, not a budget).
+        timeoutMs: 30_000,
         async run(ctx) {
           const { http, random, db } = ctx;
           const author = await createUser(http, random);
@@ -333,6 +335,8 @@ export default defineLab(
         id: 'nested-include',
         title: 'GET /posts/{id} includes the author and the comments, each with its author, exactly as the README shows',
         hint: 'Load the relations with the ORM\'s include (Drizzle `with`, Prisma `include`, Kysely jsonArrayFrom, SQLAlchemy selectinload), select only id and name of users, order comments by id, and answer `comments: []` for a post without any.',
+        // Many sequential requests: generous on a loaded machine (a ceiling, not a budget).
+        timeoutMs: 30_000,
         async run(ctx) {
           const { http, random, db } = ctx;
           const people = [await createUser(http, random), await createUser(http, random), await createUser(http, random)];
@@ -353,6 +357,8 @@ export default defineLab(
         id: 'post-list',
         title: 'GET /posts?limit=N: newest first, each with its author and comment_count; limit 1 to 100, default 20',
         hint: 'Order by id descending; include the author (id, name); count comments in the database; comment_count is a JSON number (count() is a bigint, which drivers return as a string).',
+        // Many sequential requests: generous on a loaded machine (a ceiling, not a budget).
+        timeoutMs: 30_000,
         async run(ctx) {
           const { http, random } = ctx;
           const a = await createUser(http, random);
@@ -377,6 +383,8 @@ export default defineLab(
         id: 'foreign-key',
         title: 'References that name nothing: 422 for an unknown author, 404 for an unknown post, never 500',
         hint: 'Declare the foreign keys (REFERENCES) and map PostgreSQL\'s foreign_key_violation (SQLSTATE 23503) to 422 (the author) or 404 (the post in the path). Your ORM may wrap the driver\'s error: look for the code in its cause.',
+        // Many sequential requests: generous on a loaded machine (a ceiling, not a budget).
+        timeoutMs: 30_000,
         async run(ctx) {
           const { http, random, db } = ctx;
           const author = await createUser(http, random);
@@ -459,6 +467,8 @@ export default defineLab(
         id: 'all-or-nothing',
         title: 'POST /posts with comments is one transaction: a comment that fails leaves no post behind',
         hint: 'Insert the post and its comments in one transaction (db.transaction / $transaction / BEGIN...COMMIT); a foreign-key error on a comment rolls the post back, then answer 422.',
+        // Many sequential requests: generous on a loaded machine (a ceiling, not a budget).
+        timeoutMs: 30_000,
         async run(ctx) {
           const { http, random, db } = ctx;
           const a = await createUser(http, random);
@@ -487,6 +497,8 @@ export default defineLab(
         id: 'data-verbatim',
         title: 'Quotes, SQL, Unicode and limit-sized text are data: stored and returned verbatim',
         hint: 'Let the ORM bind every value (never sql.raw / $queryRawUnsafe / string interpolation into SQL).',
+        // Many sequential requests: generous on a loaded machine (a ceiling, not a budget).
+        timeoutMs: 30_000,
         async run(ctx) {
           const { http, random, db } = ctx;
           // Every injection string and a quoted one in each run (code that pastes values into SQL breaks on a

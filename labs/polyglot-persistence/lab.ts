@@ -185,6 +185,8 @@ export default defineLab(
         id: 'players-and-orders',
         title: 'Players and orders are rows in PostgreSQL: 201 with the row, 400 for invalid input, text stored verbatim',
         hint: 'INSERT ... RETURNING with parameters; validate quantity (an integer from 1 to 1000: `true`, `"5"`, `1.5` are 400) and the strings before the database.',
+        // Many sequential requests: generous on a loaded machine (a ceiling, not a budget).
+        timeoutMs: 30_000,
         async run(ctx) {
           const { http, random, db } = ctx;
           const handles = [random.pick(HARD.unicode), random.pick(HARD.injection), "o'neil"].map((h) => `${h} ${random.string(4)}`);
@@ -289,6 +291,8 @@ export default defineLab(
         id: 'database-constraints',
         title: 'PostgreSQL itself rejects what the rules forbid: the grader inserts conflicting rows directly',
         hint: 'Declare the rules in the schema: handle UNIQUE, order_ref UNIQUE, player_id REFERENCES players, CHECK (quantity BETWEEN 1 AND 1000), NOT NULL. Every writer (a script, another service, psql) meets them; code in your server only guards your server.',
+        // Many sequential requests: generous on a loaded machine (a ceiling, not a budget).
+        timeoutMs: 30_000,
         async run(ctx) {
           const { http, random, db } = ctx;
           const p = await createPlayer(http, random);
@@ -315,6 +319,8 @@ export default defineLab(
         id: 'leaderboard',
         title: 'The leaderboard is the Redis sorted set `leaderboard`: scores add up, GET /leaderboard shows the top N with handles',
         hint: 'ZINCRBY leaderboard <points> <player id>; read with ZREVRANGE ... WITHSCORES and the handles from PostgreSQL in one query. Keep no copy in memory: the grader changes the set itself.',
+        // Many sequential requests: generous on a loaded machine (a ceiling, not a budget).
+        timeoutMs: 30_000,
         async run(ctx) {
           const { http, random, db } = ctx;
           const players: { id: number; handle: string }[] = [];
@@ -359,6 +365,8 @@ export default defineLab(
         id: 'leaderboard-ties',
         title: 'Equal scores: the smaller player id ranks first, also across the cut-off of `limit`',
         hint: 'ZREVRANGE orders equal scores by member in reverse text order ("12" before "11"). Take the top N, fetch every member tied with the last (ZRANGEBYSCORE s s), and order ties by id.',
+        // Many sequential requests: generous on a loaded machine (a ceiling, not a budget).
+        timeoutMs: 30_000,
         async run(ctx) {
           const { http, random, db } = ctx;
           const players: { id: number; handle: string }[] = [];
@@ -414,6 +422,8 @@ export default defineLab(
         id: 'cache-ttl',
         title: 'Cache-only data expires: every Redis key but `leaderboard` has a TTL of at most 300 s; the leaderboard has none',
         hint: 'SET key value EX 60 (or EXPIRE right after): a cache entry without a TTL stays forever, stale and using memory. The leaderboard is data, not cache: never EXPIRE it.',
+        // Many sequential requests: generous on a loaded machine (a ceiling, not a budget).
+        timeoutMs: 30_000,
         async run(ctx) {
           const { http, random } = ctx;
           const before = new Set((await keysWithTtl(ctx)).map((k) => k.key));
@@ -439,6 +449,8 @@ export default defineLab(
         id: 'cache-invalidation',
         title: 'A new order shows in the summary at once: the write drops (or updates) the cached summary',
         hint: 'After the INSERT of an order succeeds, DEL the player\'s cached summary (or write the new one): the TTL bounds staleness from other writers, not from your own.',
+        // Many sequential requests: generous on a loaded machine (a ceiling, not a budget).
+        timeoutMs: 30_000,
         async run(ctx) {
           const { http, random } = ctx;
           const p = await createPlayer(http, random);
