@@ -32,3 +32,5 @@ export { pgInsight, planNodes, tableAccess, usesIndexOn, seqScanOn, describePlan
 export type { PgTemplate } from './services/postgres.ts';
 export { renderTimeline } from './history/timeline.ts';
 export { rawHttp, type RawRequestOptions, type RawResponse } from './probe/raw-http.ts';
+export { schemaSnapshot, diffSchemas, sameSchema, describeSchema, withoutTables, GRADER_OBJECT_PREFIX, type SchemaSnapshot, type SchemaTable, type SchemaColumn, type SchemaConstraint, type SchemaIndex, type SnapshotOptions } from './services/pg-schema.ts';
+export { describeCommand, commandLine } from './runtime/command.ts';
