@@ -23,7 +23,7 @@ import {
 /** Budget of one migrate command: the migrations are small; a command still running then is killed. */
 export const COMMAND_BUDGET_MS = 15_000;
 /** How long the concurrency check waits for both runs to block before it releases them anyway. */
-const BLOCK_WAIT_MS = 8_000;
+const BLOCK_WAIT_MS = 20_000;
 
 // --- the app's SQL, per version -------------------------------------------------------------------------
 // v1: the previous version of the app (before the rename); v2: the next one (after it).
