@@ -275,9 +275,13 @@ export default defineLab(
         timeoutMs: 40_000,
         async run(ctx) {
           const log: CommandResult[] = [];
-          await resetDatabase(ctx);
-          await migrateOk(ctx, ['up'], log, 'every migration on an empty database');
-          const before = await snapshot(ctx);
+          // After up-from-empty the database is at the last step already: one command less per run.
+          let before = await snapshot(ctx);
+          if (shapeProblems(before, 4).length > 0) {
+            await resetDatabase(ctx);
+            await migrateOk(ctx, ['up'], log, 'every migration on an empty database');
+            before = await snapshot(ctx);
+          }
           const rows = names(ctx, 4);
           const ids: string[] = [];
           for (const name of rows) ids.push((await sql<{ id: string }>(ctx, V2.insert, [email(ctx, 'again'), name], 'Inserting a user', log))[0]!.id);
@@ -314,8 +318,6 @@ export default defineLab(
             const s = step === 1 ? withoutTables(await snapshot(ctx), (t) => bookkeeping.has(t)) : await snapshot(ctx);
             expectSameSchema(ups[step - 1]!, s, `After \`migrate down\` (reverting migration ${step}) the schema is not the one before migration ${step} was applied`, log);
           }
-          await migrateOk(ctx, ['up'], log, 'every migration again after reverting them all');
-          expectSameSchema(ups[4]!, await snapshot(ctx), '`migrate up` after reverting every migration did not rebuild the same schema', log);
         },
       },
       {
@@ -382,15 +384,18 @@ export default defineLab(
             for (const p of runs) void p.then(() => finished++);
             const started = performance.now();
             while (performance.now() - started < BLOCK_WAIT_MS && finished === 0) {
-              const { rows } = await ctx.db.query<{ app: string; wait: string; state: string }>(
-                `SELECT a.application_name AS app, coalesce(l.locktype, '') AS wait, a.state
+              const { rows } = await ctx.db.query<{ app: string; wait: string; state: string; query: string }>(
+                `SELECT a.application_name AS app, coalesce(l.locktype, '') AS wait, a.state, a.query
                    FROM pg_stat_activity a LEFT JOIN pg_locks l ON l.pid = a.pid AND NOT l.granted
                   WHERE a.datname = current_database() AND a.application_name LIKE 'labs-command-migrate-%' AND a.wait_event_type = 'Lock'`,
               );
               const waiting = rows.filter((r) => r.wait);
-              const inMigration = waiting.filter((r) => r.wait !== 'advisory');
+              // Inside migration 2: blocked in a statement on posts (CREATE TABLE posts needs the users table the
+              // grader holds, or waits for another run's uncommitted posts). A run waiting for the runner's own lock
+              // (advisory, a lock table, a lock row) is blocked in a statement that does not name posts.
+              const inMigration = waiting.filter((r) => r.wait !== 'advisory' && /\bposts\b/i.test(r.query ?? ''));
               if (inMigration.length >= 2) overlapping = true;
-              const desc = waiting.map((r) => `${r.app}: waiting on a ${r.wait} lock`).sort().join('; ');
+              const desc = waiting.map((r) => `${r.app}: waiting on a ${r.wait} lock in: ${(r.query ?? '').replace(/\s+/g, ' ').slice(0, 80)}`).sort().join('; ');
               if (desc && seen.at(-1) !== desc) seen.push(desc);
               if (waiting.length >= 2) break;
               await ctx.sleep(50);
