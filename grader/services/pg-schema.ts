@@ -22,6 +22,11 @@ export interface Queryable {
   query(sql: string, params?: unknown[]): Promise<{ rows: Record<string, unknown>[] }>;
 }
 
+/** A pg Pool: something to take one connection from. */
+interface HasConnect {
+  connect(): Promise<Queryable & { release(): void }>;
+}
+
 export interface SchemaColumn {
   /** format_type: `bigint`, `character varying(200)`, `timestamp with time zone`, `text[]`. */
   type: string;
@@ -84,8 +89,26 @@ export interface SnapshotOptions {
 
 const CONSTRAINT_KINDS: Record<string, SchemaConstraint['kind']> = { p: 'primary key', u: 'unique', f: 'foreign key', c: 'check', x: 'exclusion' };
 
-/** Reads the normalized schema of the database `db` is connected to. */
-export async function schemaSnapshot(db: Queryable, options: SnapshotOptions = {}): Promise<SchemaSnapshot> {
+/**
+ * Reads the normalized schema of the database `db` is connected to: on one connection (taken from a pool), in one
+ * read-only REPEATABLE READ transaction, so every catalog is read as of the same moment.
+ */
+export async function schemaSnapshot(db: Queryable | (Queryable & HasConnect), options: SnapshotOptions = {}): Promise<SchemaSnapshot> {
+  const pooled = 'connect' in db && typeof db.connect === 'function';
+  const conn: Queryable & { release?(): void } = pooled ? await (db as HasConnect).connect() : db;
+  try {
+    await conn.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+    try {
+      return await readSnapshot(conn, options);
+    } finally {
+      await conn.query('ROLLBACK').catch(() => {});
+    }
+  } finally {
+    if (pooled) conn.release?.();
+  }
+}
+
+async function readSnapshot(db: Queryable, options: SnapshotOptions): Promise<SchemaSnapshot> {
   const schemas = options.schemas ?? ['public'];
   const excluded = (name: string) =>
     name.startsWith(GRADER_OBJECT_PREFIX) || (options.exclude instanceof RegExp ? options.exclude.test(name) : options.exclude ? options.exclude(name) : false);
@@ -94,8 +117,8 @@ export async function schemaSnapshot(db: Queryable, options: SnapshotOptions = {
   const notExtension = (catalog: string, alias: string) =>
     `NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = '${catalog}'::regclass AND d.objid = ${alias}.oid AND d.deptype = 'e')`;
 
-  const [relations, columns, constraints, indexes, triggers, enums, functions] = await Promise.all([
-    db.query(
+  const queries: [string, unknown[]][] = [
+    [
       `SELECT c.oid::int AS oid, n.nspname AS schema, c.relname AS name, c.relkind::text AS kind,
               CASE WHEN c.relkind IN ('v','m') THEN pg_get_viewdef(c.oid, true) END AS viewdef,
               CASE WHEN c.relkind = 'S' THEN (
@@ -106,8 +129,8 @@ export async function schemaSnapshot(db: Queryable, options: SnapshotOptions = {
          FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
         WHERE n.nspname = ANY($1) AND c.relkind IN ('r','p','v','m','S') AND ${notExtension('pg_class', 'c')}`,
       [schemas],
-    ),
-    db.query(
+    ],
+    [
       `SELECT a.attrelid::int AS rel, a.attname AS name, format_type(a.atttypid, a.atttypmod) AS type, a.attnotnull AS notnull,
               a.attidentity::text AS identity, a.attgenerated::text AS generated, pg_get_expr(ad.adbin, ad.adrelid) AS def
          FROM pg_attribute a
@@ -115,42 +138,54 @@ export async function schemaSnapshot(db: Queryable, options: SnapshotOptions = {
          LEFT JOIN pg_attrdef ad ON ad.adrelid = a.attrelid AND ad.adnum = a.attnum
         WHERE n.nspname = ANY($1) AND c.relkind IN ('r','p') AND a.attnum > 0 AND NOT a.attisdropped`,
       [schemas],
-    ),
-    db.query(
+    ],
+    [
       `SELECT con.conrelid::int AS rel, con.conname AS name, con.contype::text AS kind, pg_get_constraintdef(con.oid, true) AS def,
               ARRAY(SELECT a.attname::text FROM unnest(con.conkey) WITH ORDINALITY k(num, ord)
                       JOIN pg_attribute a ON a.attrelid = con.conrelid AND a.attnum = k.num ORDER BY k.ord) AS cols
          FROM pg_constraint con JOIN pg_namespace n ON n.oid = con.connamespace
         WHERE n.nspname = ANY($1) AND con.conrelid <> 0`,
       [schemas],
-    ),
-    db.query(
+    ],
+    [
       `SELECT i.indrelid::int AS rel, ic.relname AS name, pg_get_indexdef(i.indexrelid) AS def, i.indisunique AS uniq, i.indisprimary AS prim
          FROM pg_index i JOIN pg_class ic ON ic.oid = i.indexrelid JOIN pg_namespace n ON n.oid = ic.relnamespace
         WHERE n.nspname = ANY($1)`,
       [schemas],
-    ),
-    db.query(
+    ],
+    [
       `SELECT t.tgrelid::int AS rel, t.tgname AS name, pg_get_triggerdef(t.oid, true) AS def
          FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid JOIN pg_namespace n ON n.oid = c.relnamespace
         WHERE n.nspname = ANY($1) AND NOT t.tgisinternal`,
       [schemas],
-    ),
-    db.query(
+    ],
+    [
       `SELECT n.nspname AS schema, t.typname AS name, array_agg(e.enumlabel::text ORDER BY e.enumsortorder) AS labels
          FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace JOIN pg_enum e ON e.enumtypid = t.oid
         WHERE n.nspname = ANY($1) AND ${notExtension('pg_type', 't')}
         GROUP BY n.nspname, t.typname`,
       [schemas],
-    ),
-    db.query(
+    ],
+    [
       `SELECT n.nspname AS schema, p.proname AS name, pg_get_function_identity_arguments(p.oid) AS args,
               pg_get_function_result(p.oid) AS result, l.lanname AS lang, p.prosrc AS src
          FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace JOIN pg_language l ON l.oid = p.prolang
         WHERE n.nspname = ANY($1) AND ${notExtension('pg_proc', 'p')}`,
       [schemas],
-    ),
-  ]);
+    ],
+  ];
+  // One after the other: one connection, one transaction.
+  const results: { rows: Record<string, unknown>[] }[] = [];
+  for (const [text, params] of queries) results.push(await db.query(text, params));
+  const [relations, columns, constraints, indexes, triggers, enums, functions] = results as [
+    { rows: Record<string, unknown>[] },
+    { rows: Record<string, unknown>[] },
+    { rows: Record<string, unknown>[] },
+    { rows: Record<string, unknown>[] },
+    { rows: Record<string, unknown>[] },
+    { rows: Record<string, unknown>[] },
+    { rows: Record<string, unknown>[] },
+  ];
 
   const snapshot: SchemaSnapshot = { tables: {}, views: {}, sequences: {}, enums: {}, functions: {} };
   const tableByOid = new Map<number, SchemaTable>();

@@ -21,7 +21,7 @@ import {
 // previous and next app versions' SQL, run by the grader). It never reads the migration files.
 
 /** Budget of one migrate command: the migrations are small; a command still running then is killed. */
-export const COMMAND_BUDGET_MS = 15_000;
+export const COMMAND_BUDGET_MS = 20_000;
 /** How long the concurrency check waits for both runs to block before it releases them anyway. */
 const BLOCK_WAIT_MS = 20_000;
 
@@ -242,7 +242,7 @@ export default defineLab(
         id: 'up-from-empty',
         title: '`migrate up` on an empty database creates the documented schema',
         hint: 'Your migrate command must apply every pending migration in order and exit 0; compare your tables with the README (names, types, NOT NULL, defaults, keys, the index).',
-        timeoutMs: 40_000,
+        timeoutMs: 60_000,
         async run(ctx) {
           const log: CommandResult[] = [];
           await resetDatabase(ctx);
@@ -272,7 +272,7 @@ export default defineLab(
         id: 'up-again-noop',
         title: '`migrate up` again changes nothing: same schema, same rows',
         hint: 'Record each applied migration in a table in the same database and skip recorded ones; a second `up` must find nothing to do and exit 0.',
-        timeoutMs: 40_000,
+        timeoutMs: 60_000,
         async run(ctx) {
           const log: CommandResult[] = [];
           // After up-from-empty the database is at the last step already: one command less per run.
@@ -297,9 +297,10 @@ export default defineLab(
       },
       {
         id: 'down-restores',
+        // Nine commands: minutes on a machine under heavy load, a few seconds otherwise.
         title: '`migrate down` restores exactly the schema before the last migration, step by step',
         hint: 'Each migration needs a down that undoes exactly its up (and only it), and the runner must forget the migration it reverted so the next `up 1` applies it again.',
-        timeoutMs: 60_000,
+        timeoutMs: 180_000,
         async run(ctx) {
           const log: CommandResult[] = [];
           await resetDatabase(ctx);
@@ -324,7 +325,7 @@ export default defineLab(
         id: 'failed-migration-atomic',
         title: 'A migration that fails half-way leaves no partial change and is retried',
         hint: 'Run each migration (with the row that records it) in one transaction, so an error rolls everything of it back; PostgreSQL runs DDL in transactions.',
-        timeoutMs: 40_000,
+        timeoutMs: 60_000,
         async run(ctx) {
           const log: CommandResult[] = [];
           await resetDatabase(ctx);
@@ -365,7 +366,7 @@ export default defineLab(
         id: 'concurrent-runs',
         title: 'Two `migrate up` at the same moment: one applies, the other waits, both exit 0',
         hint: 'Take a lock for the whole run before reading which migrations are applied (pg_advisory_lock, which waits) and release it at the end; a second run then finds nothing to do.',
-        timeoutMs: 60_000,
+        timeoutMs: 120_000,
         async run(ctx) {
           const log: CommandResult[] = [];
           await resetDatabase(ctx);
@@ -435,7 +436,7 @@ export default defineLab(
         id: 'expand-keeps-old-version',
         title: 'Expand step (migration 3): the previous app version still works, and both versions see each other\'s writes',
         hint: 'Migration 3 adds display_name next to full_name (do not rename yet), copies every full_name into it, and keeps the two equal on every insert and update (a trigger), whichever of them the app writes.',
-        timeoutMs: 40_000,
+        timeoutMs: 60_000,
         async run(ctx) {
           const log: CommandResult[] = [];
           await resetDatabase(ctx);
@@ -496,7 +497,7 @@ export default defineLab(
         id: 'contract-keeps-data',
         title: 'Contract step (migration 4) keeps every name, and its down brings full_name back filled',
         hint: 'Migration 4 drops full_name only after display_name holds every name (then SET NOT NULL); its down adds full_name back, fills it from display_name and restores the sync.',
-        timeoutMs: 40_000,
+        timeoutMs: 90_000,
         async run(ctx) {
           const log: CommandResult[] = [];
           await resetDatabase(ctx);
