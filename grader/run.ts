@@ -515,7 +515,8 @@ async function execute(
       env,
       timeoutMs: opts.timeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS,
       signal: checkSignal,
-      onLine: (stream, line) => onLine(stream, `[${name}] ${line}`),
+      // Shown live with the server's output, but not kept as the server's last lines (the check's transcript has them).
+      onLine: (stream, line) => emit({ type: 'server-output', stream, line: cutLine(`[${name}] ${line}`) }),
     });
     // Whatever it left in the database (a backend still running its statement after the process was killed)
     // is ended, so its transaction rolls back and its locks go.

@@ -89,9 +89,14 @@ describe('lab migrations: bad input', () => {
     // A wrapper that logs, then runs the same tool: the grader must run what labs.json says.
     writeFileSync(join(dir, 'wrapped-migrate.sh'), '#!/bin/sh\necho "wrapped: $*"\nexec node_modules/.bin/node-pg-migrate --migrations-dir migrations --advisory-lock-mode wait "$@"\n', { mode: 0o755 });
     writeFileSync(join(dir, 'labs.json'), JSON.stringify({ lab: 'migrations', template: 'typescript', start: 'npm start', commands: { migrate: 'sh wrapped-migrate.sh' } }));
-    const result = await grade(lab, dir, { only: ['up-from-empty', 'up-again-noop'] });
+    const run = runLab({ lab, dir, startCommand: 'npm start', all: true, only: ['up-from-empty', 'up-again-noop'] });
+    const shown: string[] = [];
+    run.on((e) => {
+      if (e.type === 'server-output') shown.push(e.line);
+    });
+    const result = await run.result;
     expect(result.status, explain(result)).toBe('pass');
-    expect(result.serverOutput.join('\n')).toMatch(/\[migrate\] wrapped: up/);
+    expect(shown.join('\n')).toMatch(/\[migrate\] wrapped: up/);
   });
 });
 
