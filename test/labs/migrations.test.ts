@@ -78,7 +78,7 @@ describe('lab migrations: bad input', () => {
     const verdict = await grade(lab, dir, { only: ['up-from-empty'] });
     expect(verdict.status, explain(verdict)).toBe('fail');
     const failure = verdict.checks[0]!.failure!;
-    expect(failure.message).toMatch(/did not finish within 20 s: it was killed \(its whole process group\)/);
+    expect(failure.message).toMatch(/did not finish within 30 s: it was killed \(its whole process group\)/);
     expect(failure.message).toMatch(/ended the 1 database connection/);
     expect(failure.transcript).toMatch(/\$ npm run migrate -- up/);
   });
