@@ -129,6 +129,10 @@ export function scaffold(options: ScaffoldOptions): ScaffoldResult {
     template,
     start: roles.length > 1 ? Object.fromEntries(roles.map((r, i) => [r, i === 0 ? start : (info.roleStart ?? '{role}').replace('{role}', r)])) : start,
   };
+  // A lab's other commands (a migration runner...): the starter's, which the learner may change.
+  if (options.lab.commands && Object.keys(options.lab.commands).length) {
+    manifest.commands = Object.fromEntries(Object.entries(options.lab.commands).map(([name, c]) => [name, c.start]));
+  }
   if (existsSync(join(dir, MANIFEST)) && !written.has(MANIFEST)) overwritten.add(MANIFEST);
   writeFileSync(join(dir, MANIFEST), JSON.stringify(manifest, null, 2) + '\n');
   written.add(MANIFEST);

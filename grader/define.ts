@@ -68,6 +68,14 @@ export function validateLab(def: LabDefinition): void {
       if (typeof knob.value !== 'string' && typeof knob.value !== 'function') fail(`env.${key}.value`, 'a string or a function of the run\'s random', knob.value);
     }
   }
+  if (def.commands !== undefined) {
+    if (typeof def.commands !== 'object' || def.commands === null) fail('commands', 'an object', def.commands);
+    for (const [name, cmd] of Object.entries(def.commands)) {
+      if (!/^[a-z][a-z0-9-]*$/.test(name)) fail(`commands.${name}`, 'a name of lowercase letters, digits and -', name);
+      if (typeof cmd?.description !== 'string' || !cmd.description) fail(`commands.${name}.description`, 'a non-empty string', cmd?.description);
+      if (typeof cmd.start !== 'string' || !cmd.start.trim()) fail(`commands.${name}.start`, 'a non-empty command', cmd.start);
+    }
+  }
   if (def.readyTimeoutMs !== undefined && (!Number.isInteger(def.readyTimeoutMs) || def.readyTimeoutMs <= 0)) {
     fail('readyTimeoutMs', 'a positive integer', def.readyTimeoutMs);
   }

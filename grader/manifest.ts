@@ -12,6 +12,8 @@ export interface Manifest {
   template: string;
   /** Shell command that starts the server (it must listen on $PORT), or one command per role for a lab with several processes. */
   start: string | Record<string, string>;
+  /** The lab's other commands (labs that declare `commands`), e.g. {"migrate": "npm run migrate"}. */
+  commands?: Record<string, string>;
 }
 
 export function findManifest(from: string): string | undefined {
@@ -39,6 +41,13 @@ export function readManifest(path: string): Manifest {
       if (typeof command !== 'string' || !command.trim()) throw new GraderError('MANIFEST_INVALID', `${path}: expected \`start.${role}\` to be a non-empty command, got ${describeValue(command)}.`);
     }
     if (Object.keys(start).length === 0) throw new GraderError('MANIFEST_INVALID', `${path}: expected \`start\` to name at least one command.`);
+  }
+  if (m?.commands !== undefined) {
+    const c = m.commands;
+    if (typeof c !== 'object' || c === null || Array.isArray(c)) throw new GraderError('MANIFEST_INVALID', `${path}: expected \`commands\` to be an object of commands by name, got ${describeValue(c)}.`);
+    for (const [name, command] of Object.entries(c)) {
+      if (typeof command !== 'string' || !command.trim()) throw new GraderError('MANIFEST_INVALID', `${path}: expected \`commands.${name}\` to be a non-empty command, got ${describeValue(command)}.`);
+    }
   }
   for (const field of ['lab', 'template', ...(typeof start === 'object' && start !== null && !Array.isArray(start) ? [] : ['start' as const])] as const) {
     if (typeof m?.[field] !== 'string' || !m[field]!.trim()) {

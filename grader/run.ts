@@ -8,7 +8,10 @@ import { hostHttp, type Hosted } from './probe/hosted.ts';
 import { WsProbe as WsProbeClass, type WsProbe } from './probe/ws.ts';
 import { SseProbe as SseProbeClass, type SseProbe } from './probe/sse.ts';
 import { RoleProcesses, roleCommands, type RoleSpec } from './runtime/roles.ts';
-import { readManifest } from './manifest.ts';
+import { MANIFEST, readManifest } from './manifest.ts';
+import { DEFAULT_COMMAND_TIMEOUT_MS, runCommand } from './runtime/command.ts';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { newSeed, Random } from './random.ts';
 import { groupRssBytes, signalGroup } from './runtime/process-group.ts';
 import { GraderBalancer } from './runtime/balancer.ts';
@@ -22,7 +25,7 @@ import type { DockerRuntime } from './runtime/docker.ts';
 import type { SandboxLimits } from './runtime/sandbox.ts';
 import type { RuntimeName, ServerInstance } from './runtime/server.ts';
 import type { ServiceSet } from './services/index.ts';
-import type { CheckContext, CheckDefinition, EnvContext, ExitInfo, InstanceControl, Lab, NetControl, RestartOptions, ServerControl } from './types.ts';
+import type { CheckContext, CheckDefinition, CommandResult, EnvContext, ExitInfo, InstanceControl, Lab, NetControl, RestartOptions, ServerControl } from './types.ts';
 import { suggest } from './suggest.ts';
 import { DOCKER_HOST_ALIAS } from './services/service.ts';
 import { reproduceStart, writeServerEnv } from './report/reproduce.ts';
@@ -33,6 +36,11 @@ export interface RunOptions {
   dir: string;
   /** Shell command that starts the server (from the project's labs.json). */
   startCommand: string;
+  /**
+   * The lab's declared commands by name (labs.json `commands`); default: the project's labs.json, then the lab's
+   * own `start` for each.
+   */
+  commands?: Record<string, string>;
   /** The lab's other processes (roles after the first), each with its command: started once the server listens. */
   roles?: RoleSpec[];
   seed?: number;
@@ -518,6 +526,31 @@ async function execute(
     };
   });
 
+  // the lab's commands (ctx.command): labs.json's, else the lab's defaults
+  const commandLines = labCommands(options);
+  let commandRuns = 0;
+  const runLabCommand = async (name: string, args: string[] = [], opts: { timeoutMs?: number; env?: Record<string, string> } = {}, checkSignal?: AbortSignal): Promise<CommandResult> => {
+    const command = commandLines[name];
+    if (!command) throw new GraderError('LAB_INVALID', `ctx.command('${name}'): lab "${lab.id}" declares no command "${name}" (commands: ${Object.keys(commandLines).join(', ') || 'none'}).`);
+    const appName = `labs-command-${name}-${++commandRuns}`;
+    // Commands run on this machine even under --runtime docker: they get the services' host URLs.
+    const env = { ...currentEnv, ...(runtime && services ? services.env('host') : {}), PGAPPNAME: appName, ...opts.env };
+    const result = await runCommand({
+      command,
+      args,
+      cwd: options.dir,
+      env,
+      timeoutMs: opts.timeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS,
+      signal: checkSignal,
+      // Shown live with the server's output, but not kept as the server's last lines (the check's transcript has them).
+      onLine: (stream, line) => emit({ type: 'server-output', stream, line: cutLine(`[${name}] ${line}`) }),
+    });
+    // Whatever it left in the database (a backend still running its statement after the process was killed)
+    // is ended, so its transaction rolls back and its locks go.
+    if (services?.postgres) result.terminatedBackends = await terminateBackends(services.db(), appName);
+    return result;
+  };
+
   // checks
   emit({ type: 'phase', phase: 'checks' });
   const tc = performance.now();
@@ -643,6 +676,7 @@ async function execute(
         wsProbe ??= new WsProbeClass(`ws://127.0.0.1:${port}`, checkSignal);
         return wsProbe;
       },
+      command: (name, args, opts) => runLabCommand(name, args, opts, checkSignal),
       get amqp() {
         if (!services) throw new GraderError('LAB_INVALID', `ctx.amqp: lab "${lab.id}" must declare \`services: ['rabbitmq']\` to use it.`);
         return services.amqp();
@@ -760,4 +794,39 @@ function netControl(n: FaultNetwork): NetControl {
     now: () => n.now(),
     events: n.events,
   };
+}
+
+/** The lab's commands for this run: RunOptions.commands, else the project's labs.json, else the lab's defaults. */
+function labCommands(options: RunOptions): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [name, c] of Object.entries(options.lab.commands ?? {})) out[name] = c.start;
+  let fromManifest: Record<string, string> | undefined;
+  if (!options.commands) {
+    const path = join(options.dir, MANIFEST);
+    try {
+      if (existsSync(path)) fromManifest = readManifest(path).commands;
+    } catch {
+      // an invalid labs.json was reported by whoever read it first; the defaults stand
+    }
+  }
+  return { ...out, ...fromManifest, ...options.commands };
+}
+
+/** Ends the connections a command left on the run's database (by application_name); how many there were. */
+async function terminateBackends(db: import('pg').Pool, appName: string): Promise<number> {
+  let terminated = 0;
+  const deadline = performance.now() + 5000;
+  try {
+    while (performance.now() < deadline) {
+      const { rows } = await db.query<{ pid: number }>('SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND application_name = $1', [appName]);
+      if (rows.length === 0) break;
+      await db.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND application_name = $1', [appName]);
+      terminated = Math.max(terminated, rows.length);
+      await new Promise((r) => setTimeout(r, 25));
+    }
+  } catch {
+    // The database did not answer (a machine under heavy load): the command's verdict stands; a connection it
+    // left ends when the run's database is dropped.
+  }
+  return terminated;
 }

@@ -102,9 +102,48 @@ export interface LabDefinition {
    */
   runtime?: 'docker';
   env?: Record<string, EnvKnob>;
+  /**
+   * Commands the learner names in labs.json besides the server (`"commands": {"migrate": "npm run migrate"}`), which
+   * checks run to completion with arguments: ctx.command('migrate', ['up']). `start` is what `labs start` writes.
+   */
+  commands?: Record<string, LabCommand>;
   /** Budget for the server to start listening (default 20 s). */
   readyTimeoutMs?: number;
   checks: CheckDefinition[];
+}
+
+/** A command a lab declares (see LabDefinition.commands). */
+export interface LabCommand {
+  /** What it does and the arguments checks give it, for the README and `labs info`, e.g. "applies migrations: up [N], down [N]". */
+  description: string;
+  /** The command `labs start` writes into labs.json (the starter's), e.g. `npm run migrate`. */
+  start: string;
+}
+
+/** How one run of a lab command ended (ctx.command). */
+export interface CommandResult {
+  /** The command line as run (labs.json's command and the arguments), e.g. `npm run migrate -- up`. */
+  command: string;
+  /** null when it was killed (budget) or ended by a signal. */
+  exitCode: number | null;
+  signal: string | null;
+  /** It did not finish within its budget: its process group was killed (SIGTERM, then SIGKILL after 2 s). */
+  timedOut: boolean;
+  ms: number;
+  /** Its output, stdout and stderr lines in the order they came (the last 400). */
+  output: string[];
+  /**
+   * Database connections it left that the grader ended (pg_terminate_backend) after a kill, found by their
+   * application_name (the command's PGAPPNAME). Labs with postgres only; 0 otherwise.
+   */
+  terminatedBackends?: number;
+}
+
+export interface CommandOptions {
+  /** Budget (default 20 s): then the process group is killed and `timedOut` is true. */
+  timeoutMs?: number;
+  /** Variables on top of the run's env (DATABASE_URL, the lab's knobs...). */
+  env?: Record<string, string>;
 }
 
 export interface Lab extends LabDefinition {
@@ -289,4 +328,12 @@ export interface CheckContext {
   readonly ws: WsProbe;
   /** Server-Sent Events streams from the learner's server; every one still open is closed when the check ends. */
   readonly sse: SseProbe;
+  /**
+   * Runs one of the lab's declared commands (labs.json `commands`, else the lab's default) to completion, in the
+   * project folder, with the run's env plus PGAPPNAME=`labs-command-<name>-<n>` (so its database connections can
+   * be found). Never throws for the command's own failure: read exitCode / timedOut. A command still running at
+   * its budget is killed (process group), and under postgres its connections are terminated, so the database is
+   * left with nothing of it running. Output lines go to the run's log prefixed `[migrate]`.
+   */
+  command(name: string, args?: string[], options?: CommandOptions): Promise<CommandResult>;
 }

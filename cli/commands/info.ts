@@ -21,6 +21,11 @@ export async function runInfo(id: string): Promise<number> {
     lines.push('', c.bold('Environment your server receives (besides PORT)'));
     for (const [name, knob] of knobs) lines.push(`  ${c.cyan(name)}  ${knob.description}`);
   }
+  const commands = Object.entries(lab.commands ?? {});
+  if (commands.length) {
+    lines.push('', c.bold('Commands the checks run (labs.json "commands")'));
+    for (const [name, cmd] of commands) lines.push(`  ${c.cyan(name)}  ${cmd.description} ${c.dim(`(default: ${cmd.start})`)}`);
+  }
   lines.push('', c.bold(`Checks (${lab.checks.length}, in order)`));
   lab.checks.forEach((check, i) => lines.push(`  ${String(i + 1).padStart(2)}. ${check.title} ${c.dim(`[${check.id}]`)}`));
   lines.push('', c.dim(`Start it: labs start ${lab.id}`));

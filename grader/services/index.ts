@@ -154,7 +154,7 @@ export async function startServices(names: ServiceName[], options: StartServices
     db() {
       if (!postgres || !pg) throw new GraderError('LAB_INVALID', 'ctx.db is only available in labs that declare `services: [\'postgres\']`.');
       if (!pool) {
-        pool = new pg.Pool({ connectionString: postgres.url, application_name: GRADER_APPLICATION_NAME, max: 5, connectionTimeoutMillis: 5000 });
+        pool = new pg.Pool({ connectionString: postgres.url, application_name: GRADER_APPLICATION_NAME, max: 5, connectionTimeoutMillis: 15_000 });
         // A connection lost at teardown (DROP DATABASE ... WITH (FORCE)) must not crash the grader: the query
         // that was using it fails on its own.
         pool.on('error', () => {});
