@@ -64,6 +64,18 @@ describe('realtime labs against silent and garbage peers', () => {
     expectNothingLeft(pids);
   });
 
+  it('websocket-chat, a server that dies on a handshake whose target is not a URL: the check names that request and the exit, nothing left', async () => {
+    const { result, pids, elapsedMs } = await run('websocket-chat', 'ws-url-crash.js', ['handshake-garbage']);
+    const c = result.checks.find((x) => x.id === 'handshake-garbage')!;
+    expect(c.status).toBe('fail');
+    expect(c.failure?.message).toMatch(/A request target that is not a URL \(`GET \/\/.*`\): your server exited \(exit code 1\)/);
+    expect(c.failure?.reproduce).toMatch(/^printf 'GET \/\/.* \| nc 127\.0\.0\.1 \d+$/);
+    expect(result.serverOutput.join('\n')).toMatch(/Invalid URL/);
+    expect(c.durationMs).toBeLessThan(3000);
+    expect(elapsedMs).toBeLessThan(10_000);
+    expectNothingLeft(pids);
+  });
+
   it('live-updates, a server that accepts connections and never sends a byte: no headers, said so, within the budget', async () => {
     const { result, pids } = await run('live-updates', 'silent.js', ['stream-opens']);
     const c = result.checks.find((x) => x.id === 'stream-opens')!;
