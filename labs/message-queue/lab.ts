@@ -63,6 +63,23 @@ async function queueReady(ctx: CheckContext): Promise<void> {
   }
 }
 
+/**
+ * The consumer is a second process, started once the API listens: it may take a few seconds to connect
+ * and consume (more on a loaded machine). Checks that count on it being there wait for a consumer on the
+ * queue first, so a slow start is not mistaken for a lost order.
+ */
+async function consumerUp(ctx: CheckContext): Promise<void> {
+  await queueReady(ctx);
+  const ch = await ctx.amqp.channel();
+  const deadline = performance.now() + 15_000;
+  while ((await ch.checkQueue(QUEUE)).consumerCount === 0) {
+    if (performance.now() > deadline) {
+      throw new CheckFailure({ message: `Nothing consumes from \`${QUEUE}\` 15 s after the API started: the consumer (\`npm run consumer\`) must connect, declare the queues and consume.`, expected: `a consumer on ${QUEUE}`, received: `0 consumers; the consumer is ${ctx.process('consumer').running ? 'running' : 'not running'}` });
+    }
+    await ctx.sleep(100);
+  }
+}
+
 /** Publishes straight to the queue, as another producer would: persistent, with messageId. */
 async function publishDirect(ctx: CheckContext, body: string, messageId: string): Promise<void> {
   await queueReady(ctx);
@@ -99,8 +116,9 @@ export default defineLab(
         id: 'publish-consume',
         title: 'POST /orders answers 202, and the consumer records the order in processed_orders',
         hint: 'The producer publishes {"id", "amount"} to the durable queue `orders` (persistent, and waits for the broker\'s confirm), then answers 202; the consumer inserts a row into processed_orders and acks.',
-        timeoutMs: 20_000,
+        timeoutMs: 30_000,
         async run(ctx) {
+          await consumerUp(ctx);
           const id = orderId(ctx, 'first');
           const amount = ctx.random.int(1, 10_000);
           await post(ctx, id, amount);
@@ -128,8 +146,9 @@ export default defineLab(
         id: 'duplicate-message',
         title: 'The same message delivered twice has one effect',
         hint: 'Brokers deliver at least once: make the effect idempotent, keyed on the order id (a PRIMARY KEY on order_id and INSERT ... ON CONFLICT DO NOTHING), and still ack the duplicate.',
-        timeoutMs: 20_000,
+        timeoutMs: 30_000,
         async run(ctx) {
+          await consumerUp(ctx);
           const id = orderId(ctx, 'dup');
           const body = JSON.stringify({ id, amount: ctx.random.int(1, 999) });
           await publishDirect(ctx, body, id);
