@@ -23,7 +23,7 @@ export { parseContentDisposition, type ParsedDisposition, type DispositionResult
 export { Cookies, parseSetCookie, setCookies, findSetCookie, expectSetCookie, isCookieRemoval, type SetCookie } from './probe/cookies.ts';
 export { sendChunked, type ChunkedRequestOptions } from './probe/chunked.ts';
 export { HostedByEnv } from './probe/hosted-by-env.ts';
-export { WsProbe, WsClient, rawFrame, type WsConnectOptions, type WsMessage, type WsClose, type WsRefusal } from './probe/ws.ts';
+export { WsProbe, WsClient, rawFrame, type WsConnectOptions, type WsMessage, type WsClose, type WsRefusal, type RawAnswer } from './probe/ws.ts';
 export { SseProbe, SseClient, type SseEvent, type SseOpenOptions } from './probe/sse.ts';
 export { HARD, boundaries, sized, mixHard, centsOf } from './hard-inputs.ts';
 export { Backend, BackendPool, BackendsByEnv, hostBackends, type Behaviour, type BackendRequest, type HostBackendsOptions } from './probe/backends.ts';

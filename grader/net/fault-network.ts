@@ -54,6 +54,7 @@ class Link {
     readonly to: NodeId,
     /** undefined: the node is not started yet. */
     private readonly targetPort: () => number | undefined,
+    private readonly targetHost = '127.0.0.1',
   ) {}
 
   async listen(): Promise<void> {
@@ -79,7 +80,7 @@ class Link {
       client.resetAndDestroy();
       return;
     }
-    const upstream = connect({ host: '127.0.0.1', port: target });
+    const upstream = connect({ host: this.targetHost, port: target });
     upstream.setNoDelay(true);
     const pair: Pair = { client, upstream };
     this.pairs.add(pair);
@@ -181,9 +182,11 @@ export class FaultNetwork {
   constructor(
     readonly nodes: NodeId[],
     private readonly portOf: (id: NodeId) => number | undefined,
+    /** Where a node listens when it is not this machine's loopback (a broker in Docker: `localhost`, a remote host). */
+    hostOf: (id: NodeId) => string = () => '127.0.0.1',
   ) {
     for (const from of [CLIENT, ...nodes]) {
-      for (const to of nodes) if (from !== to) this.links.set(`${from}>${to}`, new Link(from, to, () => this.portOf(to)));
+      for (const to of nodes) if (from !== to) this.links.set(`${from}>${to}`, new Link(from, to, () => this.portOf(to), hostOf(to)));
     }
   }
 
@@ -271,6 +274,11 @@ export class FaultNetwork {
   reset(from: NodeId, to: NodeId): void {
     this.link(from, to).set({ kind: 'reset' });
     this.record(`reset ${name(from)} -> ${name(to)}`);
+  }
+
+  /** Connections open now on the link from `from` to `to` (each one a client connected through the proxy). */
+  openConnections(from: NodeId, to: NodeId): number {
+    return this.link(from, to).pairs.size;
   }
 
   /** Bytes delivered on node-to-node links so far (to tell "the nodes never talk" from "they talk through us"). */

@@ -11,7 +11,7 @@
 // headers and body, and fails (naming what came back) when the server upgrades instead.
 import { setMaxListeners } from 'node:events';
 import type { IncomingMessage } from 'node:http';
-import type { Socket } from 'node:net';
+import { connect as tcpConnect, type Socket } from 'node:net';
 import type WebSocket from 'ws';
 
 // `ws` is loaded on first use: labs without WebSocket checks never pay for it.
@@ -298,6 +298,8 @@ function preview(text: string): string {
 export class WsProbe {
   private readonly started = performance.now();
   private readonly clients: WsClient[] = [];
+  /** Raw TCP connections of silent() and rawHandshake(), destroyed with the clients. */
+  private readonly sockets = new Set<Socket>();
   private count = 0;
 
   constructor(
@@ -422,11 +424,87 @@ export class WsProbe {
     return outcome.r;
   }
 
+  private tcp(): Promise<Socket> {
+    const { hostname, port } = new URL(this.baseUrl);
+    return new Promise((resolve, reject) => {
+      const socket = tcpConnect({ host: hostname, port: Number(port) });
+      this.sockets.add(socket);
+      socket.once('close', () => this.sockets.delete(socket));
+      socket.once('connect', () => {
+        socket.removeListener('error', reject);
+        socket.on('error', () => {});
+        resolve(socket);
+      });
+      socket.once('error', reject);
+    });
+  }
+
+  /**
+   * A client that connects and never sends a byte (`partial`: only these bytes, e.g. half a request line,
+   * then nothing). Open until the check ends. Resolves once the TCP connection is established.
+   */
+  async silent(partial?: string): Promise<{ readonly closed: boolean }> {
+    const socket = await this.tcp();
+    socket.on('data', () => {}); // whatever the server says, it is not read for anything
+    if (partial) socket.write(partial);
+    return {
+      get closed() {
+        return socket.destroyed;
+      },
+    };
+  }
+
+  /**
+   * Sends `request` as it is (a handshake as broken as the check wants) on a new connection and reports the
+   * first line of the answer, or that the server closed the connection without one, within `timeoutMs`.
+   * `reproduce` is a printf | nc line for a failure message.
+   */
+  async rawHandshake(request: string | Buffer, timeoutMs = 2000): Promise<RawAnswer> {
+    const t0 = performance.now();
+    const bytes = typeof request === 'string' ? Buffer.from(request, 'latin1') : request;
+    const { hostname, port } = new URL(this.baseUrl);
+    const reproduce = `printf '${[...bytes].map((b) => (b === 0x5c ? '\\\\' : b === 0x25 ? '%%' : b === 0x27 ? "\\047" : b >= 0x20 && b < 0x7f ? String.fromCharCode(b) : `\\${b.toString(8).padStart(3, '0')}`)).join('')}' | nc ${hostname} ${port}`;
+    let socket: Socket;
+    try {
+      socket = await this.tcp();
+    } catch (err) {
+      return { kind: 'refused', message: (err as Error).message, ms: Math.round(performance.now() - t0), reproduce };
+    }
+    return new Promise<RawAnswer>((resolve) => {
+      let got = Buffer.alloc(0);
+      const done = (a: RawAnswer) => {
+        clearTimeout(timer);
+        socket.destroy();
+        resolve(a);
+      };
+      const timer = setTimeout(() => done({ kind: 'silent', ms: Math.round(performance.now() - t0), reproduce }), timeoutMs);
+      socket.on('data', (c: Buffer) => {
+        got = Buffer.concat([got, c]).subarray(0, 4096);
+        const end = got.indexOf('\r\n');
+        if (end === -1) return;
+        const statusLine = got.subarray(0, end).toString('latin1');
+        const m = /^HTTP\/1\.[01] (\d{3})/.exec(statusLine);
+        done({ kind: 'answer', status: m ? Number(m[1]) : undefined, statusLine, ms: Math.round(performance.now() - t0), reproduce });
+      });
+      socket.once('close', () => done({ kind: 'closed', ms: Math.round(performance.now() - t0), reproduce }));
+      socket.write(bytes);
+    });
+  }
+
   /** Every client still open (for teardown). */
   closeAll(): void {
     for (const c of this.clients.splice(0)) c.dispose();
+    for (const s of this.sockets) s.destroy();
+    this.sockets.clear();
   }
 }
+
+/** What rawHandshake saw: the first line of an answer, a close without one, nothing at all, or no connection. */
+export type RawAnswer =
+  | { kind: 'answer'; status?: number; statusLine: string; ms: number; reproduce: string }
+  | { kind: 'closed'; ms: number; reproduce: string }
+  | { kind: 'silent'; ms: number; reproduce: string }
+  | { kind: 'refused'; message: string; ms: number; reproduce: string };
 
 function readBody(res: IncomingMessage): Promise<string> {
   return new Promise((resolve) => {

@@ -7,7 +7,7 @@ import type { ServiceName } from '../types.ts';
 import { dockerClient, dockerNamespace, redactUrl, removeSharedNetworkIfUnused } from './docker.ts';
 import { GRADER_APPLICATION_NAME, loadPg, PostgresService, type PgTemplate, type StartedPostgres } from './postgres.ts';
 import { loadIoRedis, RedisService, type StartedRedis } from './redis.ts';
-import { queueStats, RabbitService, type QueueStats, type StartedRabbit } from './rabbitmq.ts';
+import { AmqpPath, queueStats, RabbitService, type QueueStats, type StartedRabbit } from './rabbitmq.ts';
 import { EXTERNAL_URL_ENV, runDatabaseName, SERVICE_ENV, type StartedService } from './service.ts';
 
 export { IMAGES } from './images.ts';
@@ -45,6 +45,18 @@ export interface AmqpAccess {
   channel(): Promise<import('amqplib').Channel>;
   /** A queue's counters (messages ready / unacknowledged, consumers), or undefined if it does not exist. */
   queue(name: string): Promise<QueueStats | undefined>;
+  /**
+   * A broker restart as the learner's processes see it, for this run only: every connection of theirs cut
+   * (no close frame), new ones refused for `downMs` (default 2000), then accepted again. The learner's
+   * processes reach the broker through a TCP path of the grader's (AMQP_URL); the warm broker shared with
+   * other runs is never restarted. The grader's own channel is not cut. Resolves when the broker is back,
+   * with how many of the learner's connections were cut.
+   */
+  restartBroker(options?: { downMs?: number; sleep?: (ms: number) => Promise<void> }): Promise<{ cut: number }>;
+  /** The learner's connections to the broker open now (through the path), or undefined without one (amqps://). */
+  learnerConnections(): number | undefined;
+  /** The path's faults with their times, for a failure message. */
+  transcript(): string;
 }
 
 export interface ServiceSet {
@@ -116,6 +128,8 @@ export async function startServices(names: ServiceName[], options: StartServices
   const postgres = started.find((s): s is StartedPostgres => s.name === 'postgres');
   const redis = started.find((s): s is StartedRedis => s.name === 'redis');
   const rabbitmq = started.find((s): s is StartedRabbit => s.name === 'rabbitmq');
+  // The learner's processes reach the broker through a path of ours (ctx.amqp.restartBroker cuts it).
+  const amqpPath = rabbitmq ? await AmqpPath.open(rabbitmq) : undefined;
   let pool: Pool | undefined;
   let redisClient: Redis | undefined;
   let amqpConnection: Promise<import('amqplib').ChannelModel> | undefined;
@@ -129,6 +143,7 @@ export async function startServices(names: ServiceName[], options: StartServices
     env(target) {
       const out: Record<string, string> = {};
       for (const s of started) out[SERVICE_ENV[s.name]] = target === 'host' ? s.url : s.networkUrl;
+      if (target === 'host' && amqpPath) out[SERVICE_ENV.rabbitmq] = amqpPath.url;
       return out;
     },
     amqp() {
@@ -149,6 +164,12 @@ export async function startServices(names: ServiceName[], options: StartServices
           return amqpChannel;
         },
         queue: (name) => queueStats(rabbitmq, name),
+        async restartBroker(opts = {}) {
+          if (!amqpPath) throw new GraderError('ENVIRONMENT', 'A broker restart needs the learner\'s processes to reach RabbitMQ through the grader (amqp://); with amqps:// in LABS_AMQP_URL it is not available. Run without LABS_AMQP_URL, or with an amqp:// URL.');
+          return amqpPath.restart(opts.downMs ?? 2000, opts.sleep);
+        },
+        learnerConnections: () => amqpPath?.connections,
+        transcript: () => amqpPath?.transcript() ?? '',
       };
     },
     db() {
@@ -171,7 +192,7 @@ export async function startServices(names: ServiceName[], options: StartServices
       return redisClient;
     },
     async stop() {
-      await Promise.allSettled([pool?.end(), redisClient?.quit().catch(() => redisClient?.disconnect()), amqpConnection?.then((c) => c.close())]);
+      await Promise.allSettled([pool?.end(), redisClient?.quit().catch(() => redisClient?.disconnect()), amqpConnection?.then((c) => c.close()), amqpPath?.close()]);
       await Promise.allSettled(started.map((s) => s.stop()));
       if (!reuse && started.some((s) => s.containerId)) await removeNetwork();
     },

@@ -245,3 +245,68 @@ export function queueStats(rabbit: StartedRabbit, queue: string): Promise<QueueS
     (err: Error) => (/HTTP 404/.test(err.message) ? undefined : Promise.reject(err)),
   );
 }
+
+/**
+ * The learner's way to the broker: a TCP path of the grader's own (a one-node fault network) between the
+ * learner's processes and the run's vhost. AMQP_URL (host runtime) points at it; the grader's own channel goes
+ * to the broker directly, so checks see the queues while the learner's processes are cut off.
+ *
+ * Why not restart the container: it is warm and shared, and runs in parallel (other labs, other helpers) have
+ * their own vhosts in it; a restart would cut them all. A dedicated broker for one check costs a cold start
+ * (~10 s) plus a restart (~5 s). What a restart is to the learner's processes is what this path reproduces:
+ * every connection cut without a close frame (the broker gone), new connections refused until it is back.
+ * What a restart keeps (durable queues, persistent messages, unacked deliveries returned to their queue when
+ * the connection dies) the broker does here as it would there: the broker-side socket is reset too, so the
+ * broker drops the connection at once and requeues what it held.
+ */
+export class AmqpPath {
+  private constructor(
+    private readonly network: import('../net/fault-network.ts').FaultNetwork,
+    /** AMQP_URL for the learner's processes (through the path). */
+    readonly url: string,
+  ) {}
+
+  /** A path to the broker in `rabbit.url`; undefined for amqps:// (TLS names the broker's host: no proxy in between). */
+  static async open(rabbit: StartedRabbit): Promise<AmqpPath | undefined> {
+    const target = new URL(rabbit.url);
+    if (target.protocol !== 'amqp:') return undefined;
+    const { FaultNetwork, CLIENT } = await import('../net/fault-network.ts');
+    const port = Number(target.port || AMQP_PORT);
+    const network = new FaultNetwork(['rabbitmq'], () => port, () => target.hostname.replace(/^\[|\]$/g, ''));
+    await network.listen();
+    const learner = new URL(rabbit.url);
+    const [host, p] = network.address(CLIENT, 'rabbitmq').split(':');
+    learner.hostname = host!;
+    learner.port = p!;
+    return new AmqpPath(network, learner.toString());
+  }
+
+  /** The learner's connections to the broker open now. */
+  get connections(): number {
+    return this.network.openConnections('client', 'rabbitmq');
+  }
+
+  /**
+   * A broker restart as the learner's processes see it: their connections reset, new ones reset at once for
+   * `downMs`, then accepted again. Returns how many connections were cut.
+   */
+  async restart(downMs: number, sleep: (ms: number) => Promise<void> = (ms) => new Promise((r) => setTimeout(r, ms))): Promise<{ cut: number }> {
+    const cut = this.connections;
+    this.network.reset('client', 'rabbitmq');
+    try {
+      await sleep(downMs);
+    } finally {
+      this.network.heal();
+    }
+    return { cut };
+  }
+
+  /** What happened on the path, with times (for a failure transcript). */
+  transcript(): string {
+    return this.network.transcript().replace(/client -> rabbitmq/g, 'your processes -> RabbitMQ').replace(/^(\s*\d+ ms\s+)heal$/gm, '$1RabbitMQ accepts connections again');
+  }
+
+  close(): Promise<void> {
+    return this.network.close();
+  }
+}

@@ -5,6 +5,7 @@ import { CheckFailure, defineLab, expectJson, expectThat, type CheckContext } fr
 const QUEUE = 'orders';
 const DEAD = 'orders.dead';
 const prefetch = (ctx: CheckContext) => Number(ctx.env.PREFETCH);
+const PATH_TITLE = 'Between your processes and RabbitMQ (ms since the run began)';
 
 function orderId(ctx: CheckContext, tag: string): string {
   return `${tag}-${ctx.random.string(10)}`;
@@ -62,6 +63,23 @@ async function queueReady(ctx: CheckContext): Promise<void> {
   }
 }
 
+/**
+ * The consumer is a second process, started once the API listens: it may take a few seconds to connect
+ * and consume (more on a loaded machine). Checks that count on it being there wait for a consumer on the
+ * queue first, so a slow start is not mistaken for a lost order.
+ */
+async function consumerUp(ctx: CheckContext): Promise<void> {
+  await queueReady(ctx);
+  const ch = await ctx.amqp.channel();
+  const deadline = performance.now() + 15_000;
+  while ((await ch.checkQueue(QUEUE)).consumerCount === 0) {
+    if (performance.now() > deadline) {
+      throw new CheckFailure({ message: `Nothing consumes from \`${QUEUE}\` 15 s after the API started: the consumer (\`npm run consumer\`) must connect, declare the queues and consume.`, expected: `a consumer on ${QUEUE}`, received: `0 consumers; the consumer is ${ctx.process('consumer').running ? 'running' : 'not running'}` });
+    }
+    await ctx.sleep(100);
+  }
+}
+
 /** Publishes straight to the queue, as another producer would: persistent, with messageId. */
 async function publishDirect(ctx: CheckContext, body: string, messageId: string): Promise<void> {
   await queueReady(ctx);
@@ -98,8 +116,9 @@ export default defineLab(
         id: 'publish-consume',
         title: 'POST /orders answers 202, and the consumer records the order in processed_orders',
         hint: 'The producer publishes {"id", "amount"} to the durable queue `orders` (persistent, and waits for the broker\'s confirm), then answers 202; the consumer inserts a row into processed_orders and acks.',
-        timeoutMs: 20_000,
+        timeoutMs: 30_000,
         async run(ctx) {
+          await consumerUp(ctx);
           const id = orderId(ctx, 'first');
           const amount = ctx.random.int(1, 10_000);
           await post(ctx, id, amount);
@@ -127,8 +146,9 @@ export default defineLab(
         id: 'duplicate-message',
         title: 'The same message delivered twice has one effect',
         hint: 'Brokers deliver at least once: make the effect idempotent, keyed on the order id (a PRIMARY KEY on order_id and INSERT ... ON CONFLICT DO NOTHING), and still ack the duplicate.',
-        timeoutMs: 20_000,
+        timeoutMs: 30_000,
         async run(ctx) {
+          await consumerUp(ctx);
           const id = orderId(ctx, 'dup');
           const body = JSON.stringify({ id, amount: ctx.random.int(1, 999) });
           await publishDirect(ctx, body, id);
@@ -212,6 +232,86 @@ export default defineLab(
             else if (!msg) await ctx.sleep(100);
           }
           if (!found) throw new CheckFailure({ message: `The grader published a message that is not an order (messageId ${poisonId}); it must be dead-lettered to \`${DEAD}\` (nack without requeue), not dropped, retried forever or left blocking the queue.`, expected: `the message in ${DEAD}`, received: `not in ${DEAD} within 3 s` });
+        },
+      },
+      {
+        id: 'broker-restart',
+        title: 'RabbitMQ restarts mid-run: the producer and the consumer reconnect, every order processed once',
+        hint: 'Handle the connection\'s "error" and "close" events in both processes: connect again with a short backoff (at most 1 s between tries), then declare the queues, set the prefetch and consume again. An ack on the old channel throws: catch it, the broker redelivers that message on the new connection and the insert is idempotent. While disconnected, POST /orders answers 503.',
+        timeoutMs: 40_000,
+        async run(ctx) {
+          const consumer = ctx.process('consumer');
+          const held = Array.from({ length: prefetch(ctx) + 2 }, () => orderId(ctx, 'held'));
+          const during = Array.from({ length: 5 }, () => orderId(ctx, 'during'));
+          const accepted: string[] = [...held, ...during];
+          const before = ctx.amqp.learnerConnections();
+          // The consumer holds deliveries it cannot finish (processed_orders locked) when the broker goes away;
+          // the lock is released while the broker is away, so the inserts commit and the acks have no connection.
+          const locker = await ctx.db.connect();
+          let restart: Promise<{ cut: number }> | undefined;
+          let duringPost: Promise<number> | undefined;
+          const downMs = 1500;
+          try {
+            await locker.query('BEGIN');
+            await locker.query('LOCK TABLE processed_orders IN EXCLUSIVE MODE');
+            for (let i = 0; i < held.length; i++) await post(ctx, held[i]!, i + 1);
+            await ctx.sleep(500);
+            restart = ctx.amqp.restartBroker({ downMs, sleep: (ms) => ctx.sleep(ms) });
+            await ctx.sleep(300);
+            // Another producer (the grader, on a connection of its own) publishes while the learner's are cut off.
+            for (const id of during) await publishDirect(ctx, JSON.stringify({ id, amount: 5 }), id);
+            const probeId = orderId(ctx, 'down');
+            duringPost = ctx.http.post('/orders', { id: probeId, amount: 3 }).then(
+              (res) => {
+                if (res.status === 202) accepted.push(probeId);
+                return res.status;
+              },
+              () => 0,
+            );
+          } finally {
+            await locker.query('ROLLBACK').catch(() => {});
+            locker.release();
+          }
+          const { cut } = await restart!;
+          const upAt = performance.now();
+          ctx.note(`RabbitMQ away for ${downMs} ms: ${cut} connection(s) of your processes cut (${before ?? '?'} open before)`);
+          const downStatus = await duringPost!;
+          if (downStatus !== 202 && !(downStatus >= 500 && downStatus <= 599) && downStatus !== 0) {
+            throw new CheckFailure({ message: `While RabbitMQ was unreachable, POST /orders answered ${downStatus}. An order the broker has not confirmed is not accepted: answer 503 (or wait for the reconnection and the confirm, then 202).`, expected: '503 (or 202 once confirmed)', received: `HTTP ${downStatus}`, transcript: ctx.amqp.transcript(), transcriptTitle: PATH_TITLE });
+          }
+          // Both processes must come back by themselves.
+          const budgetMs = 6000;
+          let after: string | undefined;
+          let lastStatus = 0;
+          while (!after && performance.now() - upAt < budgetMs) {
+            const id = orderId(ctx, 'after');
+            const res = await ctx.http.post('/orders', { id, amount: 9 }).catch(() => undefined);
+            lastStatus = res?.status ?? 0;
+            if (res?.status === 202) after = id;
+            else await ctx.sleep(250);
+          }
+          if (!after) {
+            throw new CheckFailure({
+              message: `RabbitMQ was back ${Math.round((performance.now() - upAt) / 1000)} s ago and POST /orders still does not answer 202 (last: ${lastStatus || 'no answer'}): the producer did not reconnect. Listen for the connection's "close" event and connect again (with a backoff of at most 1 s), then create the confirm channel and declare the queues again.`,
+              expected: `202 within ${budgetMs / 1000} s of the broker accepting connections again`,
+              received: `HTTP ${lastStatus || 'none'}`,
+              transcript: ctx.amqp.transcript(),
+              transcriptTitle: PATH_TITLE,
+            });
+          }
+          accepted.push(after);
+          if (!consumer.running) throw new CheckFailure({ message: 'The consumer exited when RabbitMQ went away. It must reconnect by itself; an ack on the channel of a dead connection throws: catch it (the broker delivers that message again).', expected: 'the consumer running, consuming again', received: 'the consumer is not running', transcript: ctx.amqp.transcript(), transcriptTitle: PATH_TITLE });
+          const ch = await ctx.amqp.channel();
+          let consumers = (await ch.checkQueue(QUEUE)).consumerCount;
+          while (consumers === 0 && performance.now() - upAt < budgetMs) {
+            await ctx.sleep(200);
+            consumers = (await ch.checkQueue(QUEUE)).consumerCount;
+          }
+          if (consumers === 0) {
+            throw new CheckFailure({ message: `RabbitMQ was back for ${budgetMs / 1000} s and nothing consumes from \`${QUEUE}\`: the consumer did not reconnect. Listen for the connection's "close" event, connect again, then prefetch and consume again.`, expected: `a consumer on ${QUEUE}`, received: '0 consumers', transcript: ctx.amqp.transcript(), transcriptTitle: PATH_TITLE });
+          }
+          ctx.note(`both processes back within ${Math.round(performance.now() - upAt)} ms of the broker accepting connections; POST /orders while it was away: ${downStatus || 'no answer'}`);
+          expectExactlyOnce(await waitProcessed(ctx, accepted, 15_000), accepted, `RabbitMQ went away for ${downMs} ms while the consumer held ${held.length} orders it had not acked, and ${during.length} more were published meanwhile.`);
         },
       },
     ],

@@ -196,6 +196,50 @@ export default defineLab(
         },
       },
       {
+        id: 'handshake-garbage',
+        title: 'Broken upgrade requests are refused and never crash the server; clients that connect and never send hold up nobody',
+        hint: 'Everything in an upgrade request comes from the network: `new URL(req.url, base)` throws on a target like `//[` (wrap it and answer 400), and a socket can be reset mid-handshake (give it an `error` listener). A handshake without Sec-WebSocket-Key or with another Sec-WebSocket-Version is refused with 400 (ws\'s handleUpgrade does it). Connections that never send a request cost a socket, nothing more: never wait on one.',
+        async run(ctx) {
+          // Clients that connect and never send anything, and one that stops after half a request line.
+          const silent = await Promise.all(Array.from({ length: 20 }, () => ctx.ws.silent()));
+          await ctx.ws.silent('GET /chat?tok');
+          const token = encodeURIComponent(tokenOf(ctx, 'eve'));
+          const key = Buffer.from(ctx.random.string(16)).toString('base64');
+          const upgrade = (target: string, headers: string) => `GET ${target} HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n${headers}\r\n`;
+          const badTarget = ctx.random.pick(['//[', '//[::1/chat', 'http://[/chat', '//x:99999/chat']);
+          const cases: [string, string | Buffer][] = [
+            [`A request target that is not a URL (\`GET ${badTarget}\`)`, upgrade(badTarget, `Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: ${key}\r\n`)],
+            ['A handshake without Sec-WebSocket-Key (a valid token)', upgrade(`/chat?token=${token}`, 'Sec-WebSocket-Version: 13\r\n')],
+            ['A handshake with `Sec-WebSocket-Version: 99` (a valid token)', upgrade(`/chat?token=${token}`, `Sec-WebSocket-Version: 99\r\nSec-WebSocket-Key: ${key}\r\n`)],
+            ['Bytes that are not HTTP (a TLS ClientHello: a wss:// client on a ws:// port)', Buffer.concat([Buffer.from([0x16, 0x03, 0x01, 0x00, 0xa5, 0x01, 0x00, 0x00, 0xa1, 0x03, 0x03]), Buffer.from(ctx.random.string(32))])],
+          ];
+          for (const [what, request] of cases) {
+            const a = await ctx.ws.rawHandshake(request, 2000);
+            // A connection closed without an answer may be a server on its way down: give it a moment to say so.
+            const exit = !ctx.server.running || a.kind === 'closed' || a.kind === 'refused' ? await ctx.server.waitForExit(500) : undefined;
+            if (exit || !ctx.server.running) {
+              throw new CheckFailure({ message: `${what}: your server exited${exit ? ` (${exit.signal ? `signal ${exit.signal}` : `exit code ${exit.code}`})` : ''}. One broken request from the network must never take the server down (and every client on it). Its last lines are below.`, expected: 'an HTTP 400 answer (or the connection closed), the server still running', received: 'the server exited', reproduce: a.reproduce });
+            }
+            if (a.kind === 'answer' && a.status === 101) {
+              throw new CheckFailure({ message: `${what}: the server answered 101 Switching Protocols. A handshake that is not a valid WebSocket handshake must be refused before the upgrade.`, expected: 'HTTP 400 (any 4xx), or the connection closed', received: a.statusLine, reproduce: a.reproduce });
+            }
+            if (a.kind === 'answer' && a.status === undefined) {
+              throw new CheckFailure({ message: `${what}: the answer does not start with an HTTP status line.`, expected: 'HTTP/1.1 400 Bad Request (any 4xx), or the connection closed', received: a.statusLine, reproduce: a.reproduce });
+            }
+            if (a.kind === 'silent') {
+              throw new CheckFailure({ message: `${what}: no answer within 2 s, and the connection stays open. Refuse it (HTTP 400) or close it: a half-open handshake holds a socket forever.`, expected: 'HTTP 400 (any 4xx), or the connection closed', received: 'nothing for 2 s', reproduce: a.reproduce });
+            }
+            if (a.kind === 'refused') {
+              throw new CheckFailure({ message: `${what}: the next connection was refused (${a.message}): is the server still listening?`, expected: 'an HTTP answer', received: a.message, reproduce: a.reproduce });
+            }
+          }
+          // With the silent ones still connected, a real client is served as usual.
+          const eve = await connect(ctx, 'eve');
+          await join(eve, roomName(ctx));
+          ctx.note(`${cases.length} broken handshakes refused; ${silent.filter((x) => !x.closed).length + 1} silent connections open meanwhile`);
+        },
+      },
+      {
         id: 'rooms',
         title: 'A message reaches every member of its room once, sender included, and nobody else',
         hint: 'Keep a Set of connections per room (a Set, so joining twice does not add twice). On "say", check the sender is a member, then send {"type":"message","room","from","text","ref"} to every member of that room, the sender too, and to no one else.',

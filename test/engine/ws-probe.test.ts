@@ -95,6 +95,25 @@ describe('WsProbe', () => {
     probe.closeAll();
   });
 
+  it('raw handshakes report the status line, a close or silence; silent clients stay open until closeAll', async () => {
+    const probe = new WsProbe(base);
+    const head = (path: string) => `GET ${path} HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n`;
+    const denied = await probe.rawHandshake(head('/deny'));
+    expect(denied).toMatchObject({ kind: 'answer', status: 401, statusLine: 'HTTP/1.1 401 Unauthorized' });
+    expect(denied.reproduce).toMatch(/^printf 'GET \/deny HTTP\/1\.1\\015\\012Host: x.*' \| nc 127\.0\.0\.1 \d+$/);
+    expect(await probe.rawHandshake(head('/echo'))).toMatchObject({ kind: 'answer', status: 101 });
+    const t0 = performance.now();
+    expect(await probe.rawHandshake(head('/silent'), 300)).toMatchObject({ kind: 'silent' });
+    expect(performance.now() - t0).toBeLessThan(1500);
+    const before = silent.length;
+    const quiet = await Promise.all([probe.silent(), probe.silent('GET /sil')]);
+    await new Promise((r) => setTimeout(r, 100));
+    expect(quiet.map((q) => q.closed)).toEqual([false, false]);
+    probe.closeAll();
+    expect(quiet.map((q) => q.closed)).toEqual([true, true]);
+    expect(silent.length).toBe(before); // the silent clients never made a request
+  });
+
   it('a hundred clients at once, each transcript bounded (first and latest frames)', async () => {
     const probe = new WsProbe(base);
     const clients = await probe.connectMany(100, () => ({ path: '/echo' }));

@@ -66,3 +66,62 @@ describe('RabbitMQ, one vhost per run', () => {
     expect(share).toBeLessThan(0.01);
   });
 });
+
+describe('a broker restart for one run (ctx.amqp.restartBroker)', () => {
+  it('cuts only that run\'s learner connections, refuses new ones while down, accepts them after; nothing of the run stays', { timeout: 120_000 }, async () => {
+    const amqp = await import('amqplib');
+    const { connect: tcpConnect } = await import('node:net');
+    const c = await startServices(['rabbitmq'], { labId: 'mq-test', runId: 'cccc3333', namespace: NS, reuse: true });
+    const d = await startServices(['rabbitmq'], { labId: 'mq-test', runId: 'dddd4444', namespace: NS, reuse: true });
+    try {
+      // The learner's AMQP_URL goes through the run's path; the grader's own URL does not.
+      const learnerUrl = c.env('host').AMQP_URL!;
+      expect(learnerUrl).not.toBe(c.rabbitmq!.url);
+      expect(learnerUrl).toMatch(/^amqp:\/\/guest:guest@127\.0\.0\.1:\d+\/labs_mq_test_cccc3333$/);
+      const learner = await amqp.connect(learnerUrl);
+      learner.on('error', () => {});
+      const closed = new Promise<number>((r) => learner.once('close', () => r(performance.now())));
+      const other = await amqp.connect(d.env('host').AMQP_URL!); // another run, same warm broker
+      other.on('error', () => {});
+      let otherClosed = false;
+      other.once('close', () => (otherClosed = true));
+      const graderCh = await c.amqp().channel();
+      await graderCh.assertQueue('orders', { durable: true });
+      expect(c.amqp().learnerConnections()).toBe(1);
+
+      let duringDown: unknown;
+      const restarted = c.amqp().restartBroker({
+        downMs: 800,
+        sleep: async (ms) => {
+          // While it is down: a new connection is refused, and the grader's own channel still works.
+          duringDown = await amqp.connect(learnerUrl).then((x) => (x.close(), 'connected'), (e: Error) => e.message);
+          expect((await graderCh.checkQueue('orders')).queue).toBe('orders');
+          await new Promise((r) => setTimeout(r, ms));
+        },
+      });
+      const { cut } = await restarted;
+      expect(cut).toBe(1);
+      expect(await closed).toBeGreaterThan(0);
+      expect(duringDown).toMatch(/ECONNRESET|socket closed|closed/i);
+      const again = await amqp.connect(learnerUrl);
+      expect((await (await again.createChannel()).checkQueue('orders')).queue).toBe('orders');
+      expect(otherClosed).toBe(false);
+      expect(c.amqp().transcript()).toMatch(/reset your processes -> RabbitMQ[\s\S]*RabbitMQ accepts connections again/);
+      await again.close();
+      await other.close();
+    } finally {
+      await c.stop();
+      await d.stop();
+    }
+    // Nothing of the run left: its vhost is gone and so is its path.
+    const res = await fetch(`${c.rabbitmq!.managementUrl}/api/vhosts/${c.rabbitmq!.vhost}`, { headers: { Authorization: `Basic ${Buffer.from('guest:guest').toString('base64')}` } });
+    expect(res.status).toBe(404);
+    const port = Number(new URL(c.env('host').AMQP_URL!).port);
+    const refused = await new Promise<string>((resolve) => {
+      const s = tcpConnect(port, '127.0.0.1');
+      s.once('connect', () => (s.destroy(), resolve('connected')));
+      s.once('error', (e: NodeJS.ErrnoException) => resolve(e.code ?? e.message));
+    });
+    expect(refused).toBe('ECONNREFUSED');
+  });
+});

@@ -1,13 +1,22 @@
 // Reference solution, the producer: POST /orders publishes a persistent message and answers 202 once the
-// broker has confirmed it (a confirm channel), so an accepted order is never only in our memory.
+// broker has confirmed it (a confirm channel), so an accepted order is never only in our memory. While the
+// broker is away it answers 503, and it reconnects by itself.
 import { createServer, type ServerResponse } from 'node:http';
-import amqp from 'amqplib';
-import { declareQueues, QUEUE } from './queues.ts';
+import type { ConfirmChannel } from 'amqplib';
+import { declareQueues, keepConnected, QUEUE } from './queues.ts';
 
 const port = Number(process.env.PORT ?? 3000);
-const connection = await amqp.connect(process.env.AMQP_URL!);
-const channel = await connection.createConfirmChannel();
-await declareQueues(channel);
+/** The channel of the current connection; undefined while there is none. */
+let channel: ConfirmChannel | undefined;
+await keepConnected(process.env.AMQP_URL!, 'producer', async (connection) => {
+  const ch = await connection.createConfirmChannel();
+  ch.on('error', (err: Error) => console.error(`producer channel: ${err.message}`));
+  await declareQueues(ch);
+  channel = ch;
+  connection.once('close', () => {
+    if (channel === ch) channel = undefined;
+  });
+});
 
 function json(res: ServerResponse, status: number, body: unknown): void {
   res.writeHead(status, { 'Content-Type': 'application/json' });
@@ -28,9 +37,11 @@ const server = createServer(async (req, res) => {
     return json(res, 400, { error: '{"id": "<1-64 of A-Z a-z 0-9 _ ->", "amount": <positive integer>} expected' });
   }
   const message = { id: order.id, amount: order.amount };
+  const ch = channel;
+  if (!ch) return json(res, 503, { error: 'not connected to the broker, try again in a moment' });
   try {
-    channel.sendToQueue(QUEUE, Buffer.from(JSON.stringify(message)), { persistent: true, messageId: order.id, contentType: 'application/json' });
-    await channel.waitForConfirms();
+    ch.sendToQueue(QUEUE, Buffer.from(JSON.stringify(message)), { persistent: true, messageId: order.id, contentType: 'application/json' });
+    await ch.waitForConfirms();
   } catch (err) {
     console.error(`publish failed: ${(err as Error).message}`);
     return json(res, 503, { error: 'the order could not be queued, try again' });

@@ -46,11 +46,18 @@ const server = createServer((req, res) => {
 /** Refuses a handshake with a plain HTTP answer: no 101, so the client never gets a connection. */
 function refuse(socket: Duplex, status: number, reason: string): void {
   const body = JSON.stringify({ error: reason });
-  socket.end(`HTTP/1.1 ${status} ${status === 401 ? 'Unauthorized' : status === 403 ? 'Forbidden' : 'Not Found'}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+  socket.end(`HTTP/1.1 ${status} ${status === 400 ? 'Bad Request' : status === 401 ? 'Unauthorized' : status === 403 ? 'Forbidden' : 'Not Found'}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
 }
 
 server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
-  const url = new URL(req.url ?? '/', 'http://localhost');
+  socket.on('error', () => {}); // a client that resets mid-handshake must not take the server down
+  // Everything in the request comes from the network: a target like `//[` is not a URL, and new URL throws.
+  let url: URL;
+  try {
+    url = new URL(req.url ?? '/', 'http://localhost');
+  } catch {
+    return refuse(socket, 400, 'the request target is not a URL');
+  }
   if (url.pathname !== '/chat') return refuse(socket, 404, 'no such endpoint');
   const origin = req.headers.origin;
   if (origin !== undefined && !ALLOWED_ORIGINS.has(origin)) return refuse(socket, 403, `origin ${origin} is not allowed`);
