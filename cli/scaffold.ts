@@ -129,9 +129,12 @@ export function scaffold(options: ScaffoldOptions): ScaffoldResult {
     template,
     start: roles.length > 1 ? Object.fromEntries(roles.map((r, i) => [r, i === 0 ? start : (info.roleStart ?? '{role}').replace('{role}', r)])) : start,
   };
-  // A lab's other commands (a migration runner...): the starter's, which the learner may change.
+  // A lab's other commands (a migration runner...): the starter's, which the learner may change. They are
+  // written for the labs' own starters (TypeScript); another template runs a script of the command's name,
+  // the way it runs each further role (`python3 -u migrate.py`).
   if (options.lab.commands && Object.keys(options.lab.commands).length) {
-    manifest.commands = Object.fromEntries(Object.entries(options.lab.commands).map(([name, c]) => [name, c.start]));
+    const own = (info.starter ?? 'starter') === 'starter';
+    manifest.commands = Object.fromEntries(Object.entries(options.lab.commands).map(([name, c]) => [name, own ? c.start : (info.roleStart ?? '{role}').replace('{role}', name)]));
   }
   if (existsSync(join(dir, MANIFEST)) && !written.has(MANIFEST)) overwritten.add(MANIFEST);
   writeFileSync(join(dir, MANIFEST), JSON.stringify(manifest, null, 2) + '\n');

@@ -33,7 +33,8 @@ describe('the python template', () => {
       const manifest = JSON.parse(readFileSync(join(dir, 'labs.json'), 'utf8'));
       const roles = lab.roles ?? [];
       const start = roles.length > 1 ? Object.fromEntries(roles.map((r, i) => [r, i === 0 ? 'python3 -u server.py' : `python3 -u ${r}.py`])) : 'python3 -u server.py';
-      expect(manifest).toEqual({ lab: id, template: 'python', start });
+      const commands = lab.commands ? { commands: Object.fromEntries(Object.keys(lab.commands).map((name) => [name, `python3 -u ${name}.py`])) } : {};
+      expect(manifest).toEqual({ lab: id, template: 'python', start, ...commands });
       const run = await runLab({ lab, dir, startCommand: 'python3 -u server.py', all: false }).result;
       expect(run.exitCode, explain(run)).toBe(1);
       expect(run.checks[0]!.status, explain(run)).toBe('fail');
