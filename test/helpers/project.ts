@@ -17,18 +17,22 @@ export interface Mutant {
   /** The checks this known-bad variant must fail (and the only ones it fails). */
   fails: string[];
   edits: { file: string; find: string; replace: string }[];
+  /** A shared layer (mutants/_<name>/) laid over the solution before this mutant's own files and edits. */
+  base?: string;
 }
 
 export function listMutants(lab: Lab): Mutant[] {
   const base = join(lab.dir, 'mutants');
   if (!existsSync(base)) return [];
   return readdirSync(base, { withFileTypes: true })
-    .filter((d) => d.isDirectory())
+    // mutants/_<name>/: a layer several mutants share (`"base": "_<name>"`), not a mutant itself.
+    .filter((d) => d.isDirectory() && !d.name.startsWith('_'))
     .map((d) => {
       const dir = join(base, d.name);
       const spec = JSON.parse(readFileSync(join(dir, 'mutant.json'), 'utf8')) as Partial<Mutant>;
       if (!Array.isArray(spec.fails) || spec.fails.length === 0) throw new Error(`mutant ${lab.id}/${d.name}: mutant.json needs a non-empty "fails" list`);
-      return { name: d.name, dir, description: spec.description ?? '', fails: spec.fails, edits: spec.edits ?? [] };
+      if (spec.base !== undefined && (!spec.base.startsWith('_') || !existsSync(join(base, spec.base)))) throw new Error(`mutant ${lab.id}/${d.name}: "base" must name a folder mutants/_<name>/, got ${spec.base}`);
+      return { name: d.name, dir, description: spec.description ?? '', fails: spec.fails, edits: spec.edits ?? [], base: spec.base && join(base, spec.base) };
     });
 }
 
@@ -94,7 +98,7 @@ export function makeProject(lab: Lab, variant: Variant): string {
         ? [join(lab.dir, 'solution')]
         : 'alternative' in variant
           ? [variant.alternative]
-          : [join(lab.dir, 'solution'), variant.mutant.dir];
+          : [join(lab.dir, 'solution'), ...(variant.mutant.base ? [variant.mutant.base] : []), variant.mutant.dir];
   scaffold({ lab, dir, overlays, force: true });
   if (typeof variant === 'object' && 'mutant' in variant) applyEdits(dir, variant.mutant);
   symlinkSync(join(ROOT, 'node_modules'), join(dir, 'node_modules'), 'dir');
