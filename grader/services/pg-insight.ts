@@ -308,3 +308,31 @@ export function describePlan(plan: PlanNode): string {
   walk(plan, 0);
   return lines.join('\n');
 }
+
+// --- requests that meet in the database -------------------------------------------------------------------
+// Checks that release a burst of requests against a table the grader holds locked wait until the requests are
+// all there (waiting on the lock) before letting go. Under load they arrive over a while, and a pool smaller
+// than the burst holds some back for good: so "all there" is "the count reached what is wanted, or has not
+// grown for a while since the first arrived".
+
+/** The server's connections to the run's database that wait on a lock (the grader's own left out). */
+export const LOCK_WAITERS_SQL = `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' AND application_name IS DISTINCT FROM '${GRADER_APPLICATION_NAME}'`;
+
+/**
+ * Samples a count every `everyMs` until it reaches `want`, or has not grown for `quietMs` since it first rose
+ * above 0, or `maxMs` have passed; resolves with the highest count seen.
+ */
+export async function waitForPeak(sample: () => Promise<number>, o: { want?: number; quietMs: number; maxMs: number; everyMs?: number }): Promise<number> {
+  const deadline = performance.now() + o.maxMs;
+  let peak = 0;
+  let grewAt = performance.now();
+  while (performance.now() < deadline && peak < (o.want ?? Infinity) && (peak === 0 || performance.now() - grewAt < o.quietMs)) {
+    const n = await sample();
+    if (n > peak) {
+      peak = n;
+      grewAt = performance.now();
+    }
+    await new Promise((r) => setTimeout(r, o.everyMs ?? 25));
+  }
+  return peak;
+}

@@ -4,7 +4,6 @@ import {
   describeTiming,
   expectJson,
   expectThat,
-  GRADER_APPLICATION_NAME,
   HARD,
   mixHard,
   show,
@@ -13,6 +12,8 @@ import {
   type HttpProbe,
   type HttpResponse,
   type Random,
+  LOCK_WAITERS_SQL,
+  waitForPeak,
 } from '../../grader/index.ts';
 
 const LEADERBOARD = 'leaderboard';
@@ -257,20 +258,9 @@ export default defineLab(
               return r.responses;
             });
             requests.catch(() => {});
-            const waiting = `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' AND application_name IS DISTINCT FROM '${GRADER_APPLICATION_NAME}'`;
-            let peak = 0;
-            let grewAt = performance.now();
             // Until all 10 wait on the lock (a pool smaller than 10 holds the rest back: then until the count has
             // not grown for 2.5 s), at most 10 s: a loaded machine may take a while to get every request there.
-            const deadline = performance.now() + 10_000;
-            while (performance.now() < deadline && peak < 10 && (peak === 0 || performance.now() - grewAt < 2500)) {
-              const n = (await sampler.query<{ n: number }>(waiting)).rows[0].n;
-              if (n > peak) {
-                peak = n;
-                grewAt = performance.now();
-              }
-              await new Promise((r) => setTimeout(r, 25));
-            }
+            await waitForPeak(async () => (await sampler.query<{ n: number }>(LOCK_WAITERS_SQL)).rows[0].n, { want: 10, quietMs: 2500, maxMs: 10_000 });
             await locker.query('COMMIT');
             results = await requests;
           } finally {

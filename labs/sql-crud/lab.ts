@@ -1,4 +1,4 @@
-import { CheckFailure, defineLab, describeTiming, expectJson, expectThat, GRADER_APPLICATION_NAME, show, type CheckContext, type HttpProbe, type HttpResponse, type Random } from '../../grader/index.ts';
+import { CheckFailure, defineLab, describeTiming, expectJson, expectThat, GRADER_APPLICATION_NAME, LOCK_WAITERS_SQL, show, waitForPeak, type CheckContext, type HttpProbe, type HttpResponse, type Random } from '../../grader/index.ts';
 
 // --- helpers -----------------------------------------------------------------------------------------
 
@@ -344,20 +344,8 @@ export default defineLab(
               return responses;
             });
             requests.catch(() => {}); // awaited below; never an unhandled rejection meanwhile
-            const waiting = `SELECT count(*)::int AS n FROM pg_stat_activity
-                             WHERE datname = current_database() AND wait_event_type = 'Lock' AND application_name IS DISTINCT FROM '${GRADER_APPLICATION_NAME}'`;
-            let peak = 0;
-            let grewAt = performance.now();
-            const deadline = performance.now() + 5000;
-            // (the timer for "stopped growing" starts with the first waiter: the connections open first)
-            while (performance.now() < deadline && (peak === 0 || performance.now() - grewAt < 500)) {
-              const n = (await sampler.query<{ n: number }>(waiting)).rows[0].n;
-              if (n > peak) {
-                peak = n;
-                grewAt = performance.now();
-              }
-              await new Promise((r) => setTimeout(r, 25));
-            }
+            // Until the count of waiters has not grown for 500 ms since the first (the connections open first), at most 5 s.
+            await waitForPeak(async () => (await sampler.query<{ n: number }>(LOCK_WAITERS_SQL)).rows[0].n, { quietMs: 500, maxMs: 5000 });
             await locker.query('COMMIT');
             results = await requests;
           } finally {
