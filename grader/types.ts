@@ -109,6 +109,12 @@ export interface LabDefinition {
   commands?: Record<string, LabCommand>;
   /** Budget for the server to start listening (default 20 s). */
   readyTimeoutMs?: number;
+  /**
+   * The engine's `malformed-requests` check (grader/builtin-checks.ts) runs after the lab's own unless this is
+   * false (a lab whose server the learner does not write). `paths`: route prefixes where a path parameter starts
+   * (e.g. `/items/`), sent with bad percent-escapes after them, besides the usual malformed targets.
+   */
+  malformedRequests?: false | { paths?: string[] };
   checks: CheckDefinition[];
 }
 

@@ -191,6 +191,8 @@ export default defineLab(
     difficulty: 'advanced',
     estimatedMinutes: 120,
     questions: [26],
+    // Path parameters start here: sent with malformed escapes by the engine's malformed-requests check.
+    malformedRequests: { paths: ['/reports/'] },
     services: ['postgres'],
     roles: ['api', 'worker'],
     env: {

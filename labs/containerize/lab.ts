@@ -30,6 +30,8 @@ export default defineLab(
     estimatedMinutes: 60,
     questions: [10],
     runtime: 'docker',
+    // The app is given: the learner writes its Dockerfile, not its request handling.
+    malformedRequests: false,
     // The subject is the given Node app's image, whatever language the learner prefers.
     templates: ['typescript'],
     readyTimeoutMs: 30_000,

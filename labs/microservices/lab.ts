@@ -206,6 +206,8 @@ export default defineLab(
     difficulty: 'advanced',
     estimatedMinutes: 150,
     questions: [4],
+    // Path parameters start here: sent with malformed escapes by the engine's malformed-requests check.
+    malformedRequests: { paths: ['/orders/', '/products/'] },
     services: [],
     roles: ['orders', 'inventory'],
     network: true,

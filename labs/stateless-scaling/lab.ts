@@ -91,6 +91,8 @@ export default defineLab(
     difficulty: 'intermediate',
     estimatedMinutes: 90,
     questions: [5, 17, 16],
+    // Path parameters start here: sent with malformed escapes by the engine's malformed-requests check.
+    malformedRequests: { paths: ['/counters/', '/notes/'] },
     services: ['redis'],
     replicas: REPLICAS,
     env: {

@@ -331,6 +331,8 @@ export default defineLab(
     difficulty: 'advanced',
     estimatedMinutes: 120,
     questions: [6],
+    // Path parameters start here: sent with malformed escapes by the engine's malformed-requests check.
+    malformedRequests: { paths: ['/accounts/'] },
     services: ['postgres'],
     checks: [
       {
