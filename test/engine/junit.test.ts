@@ -181,7 +181,7 @@ describe('labs check --junit / GITHUB_ACTIONS=true, end to end on the http-basic
     const r = await labs(['--all'], { GITHUB_ACTIONS: 'true' });
     expect(r.exitCode, r.stdout + r.stderr).toBe(1);
     const annotations = r.stdout.split('\n').filter((l) => l.startsWith('::'));
-    expect(annotations).toHaveLength(9) // the starter's 9 own checks; it answers malformed targets already;
+    expect(annotations).toHaveLength(9); // the starter's 9 own checks: it answers malformed targets already
     expect(annotations[0]).toBe('::error title=health::Expected status 200, got 404.');
     expect(annotations).toContain('::error title=method-not-allowed::DELETE /health: the route exists but not for DELETE, so the answer is 405 Method Not Allowed.');
   });
