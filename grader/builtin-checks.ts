@@ -73,6 +73,10 @@ function malformedRequests(paths: string[]): CheckDefinition {
 /** The lab's own checks followed by the engine's (those the lab did not opt out of). */
 export function withBuiltinChecks(def: LabDefinition): CheckDefinition[] {
   const checks = [...def.checks];
-  if (def.malformedRequests !== false && !checks.some((c) => c.id === MALFORMED_REQUESTS)) checks.push(malformedRequests(def.malformedRequests?.paths ?? []));
+  const m = def.malformedRequests;
+  if (m !== false && !checks.some((c) => c.id === MALFORMED_REQUESTS)) {
+    const at = m?.before === undefined ? checks.length : checks.findIndex((c) => c.id === m.before);
+    checks.splice(at < 0 ? checks.length : at, 0, malformedRequests(m?.paths ?? []));
+  }
   return checks;
 }

@@ -81,6 +81,7 @@ export function validateLab(def: LabDefinition): void {
     const m = def.malformedRequests;
     if (typeof m !== 'object' || m === null) fail('malformedRequests', 'false or { paths }', m);
     if (m.paths !== undefined && (!Array.isArray(m.paths) || !m.paths.every((p) => typeof p === 'string' && p.startsWith('/')))) fail('malformedRequests.paths', 'an array of paths starting with /', m.paths);
+    if (m.before !== undefined && !def.checks?.some?.((c) => c?.id === m.before)) fail('malformedRequests.before', 'the id of one of the lab\'s checks', m.before);
   }
   if (def.readyTimeoutMs !== undefined && (!Number.isInteger(def.readyTimeoutMs) || def.readyTimeoutMs <= 0)) {
     fail('readyTimeoutMs', 'a positive integer', def.readyTimeoutMs);

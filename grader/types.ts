@@ -112,9 +112,10 @@ export interface LabDefinition {
   /**
    * The engine's `malformed-requests` check (grader/builtin-checks.ts) runs after the lab's own unless this is
    * false (a lab whose server the learner does not write). `paths`: route prefixes where a path parameter starts
-   * (e.g. `/items/`), sent with bad percent-escapes after them, besides the usual malformed targets.
+   * (e.g. `/items/`), sent with bad percent-escapes after them, besides the usual malformed targets. `before`: the
+   * id of a check to run it before (a last check that stops the server, so that it is not started again for this one).
    */
-  malformedRequests?: false | { paths?: string[] };
+  malformedRequests?: false | { paths?: string[]; before?: string };
   checks: CheckDefinition[];
 }
 

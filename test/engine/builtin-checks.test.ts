@@ -92,7 +92,11 @@ describe('malformed-requests, the engine check every lab gets', () => {
     }
   });
 
-  it('rejects paths that are not paths', () => {
+  it('runs before the check a lab names (a last check that stops the server), and rejects what it cannot use', () => {
+    const stops = { id: 'stop', title: 'SIGTERM ends it', hint: 'Exit on SIGTERM.', run: async () => {} };
+    const withStop = lab({ checks: [...lab().checks.slice(0, 1), stops], malformedRequests: { before: 'stop' } });
+    expect(withStop.checks.map((c) => c.id)).toEqual(['root', 'malformed-requests', 'stop']);
+    expect(() => lab({ malformedRequests: { before: 'nope' } })).toThrow(/malformedRequests.before/);
     expect(() => lab({ malformedRequests: { paths: ['items/'] } })).toThrow(GraderError);
   });
 
