@@ -226,6 +226,8 @@ export default defineLab(
     difficulty: 'intermediate',
     estimatedMinutes: 120,
     questions: [22, 5],
+    // The engine's malformed-requests check runs before all-down (which leaves every backend stopped: a 503 for anything).
+    malformedRequests: { before: 'all-down' },
     env: {
       HEALTH_PATH: {
         description: 'The path of every backend\'s health endpoint (200 while healthy, 503 when not).',

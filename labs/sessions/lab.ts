@@ -152,8 +152,8 @@ export default defineLab(
     services: ['redis'],
     env: {
       USERS: { description: 'JSON array of accounts: [{"username","password"}].', value: (r) => usersEnv(r) },
-      SESSION_IDLE_TIMEOUT_SECONDS: { description: 'A session not used for this many seconds ends.', value: (r) => String(r.int(5, 6)) },
-      SESSION_ABSOLUTE_TIMEOUT_SECONDS: { description: 'A session ends this many seconds after the login, however active it is.', value: (r) => String(r.int(18, 19)) },
+      SESSION_IDLE_TIMEOUT_SECONDS: { description: 'A session not used for this many seconds ends.', value: (r) => String(r.int(3, 4)) },
+      SESSION_ABSOLUTE_TIMEOUT_SECONDS: { description: 'A session ends this many seconds after the login, however active it is.', value: (r) => String(r.int(9, 10)) },
       SESSION_SECRET: { description: 'A random secret, the same at every start, if you sign your cookies (express-session\'s `secret`).', value: (r) => r.string(40) },
     },
     checks: [

@@ -46,6 +46,7 @@ function lab(dir: string, checks: CheckDefinition[], env: Record<string, string>
       replicas: 3,
       readyTimeoutMs: 4000,
       env: Object.fromEntries(Object.entries(env).map(([k, v]) => [k, { description: k, value: () => v }])),
+      malformedRequests: false, // the engine's own check is tested in builtin-checks.test.ts
       checks,
     },
     dir,

@@ -16,6 +16,11 @@ export interface Mutant {
   description: string;
   /** The checks this known-bad variant must fail (and the only ones it fails). */
   fails: string[];
+  /**
+   * Checks it may fail too, by the machine's timing rather than by its bug (a proxy that loops to itself ends the
+   * loop with a 431 or a 504, whichever limit it reaches first); each needs a `why` in mutant.json.
+   */
+  mayAlsoFail: string[];
   edits: { file: string; find: string; replace: string }[];
   /** A shared layer (mutants/_<name>/) laid over the solution before this mutant's own files and edits. */
   base?: string;
@@ -32,7 +37,9 @@ export function listMutants(lab: Lab): Mutant[] {
       const spec = JSON.parse(readFileSync(join(dir, 'mutant.json'), 'utf8')) as Partial<Mutant>;
       if (!Array.isArray(spec.fails) || spec.fails.length === 0) throw new Error(`mutant ${lab.id}/${d.name}: mutant.json needs a non-empty "fails" list`);
       if (spec.base !== undefined && (!spec.base.startsWith('_') || !existsSync(join(base, spec.base)))) throw new Error(`mutant ${lab.id}/${d.name}: "base" must name a folder mutants/_<name>/, got ${spec.base}`);
-      return { name: d.name, dir, description: spec.description ?? '', fails: spec.fails, edits: spec.edits ?? [], base: spec.base && join(base, spec.base) };
+      const mayAlsoFail = (spec as { mayAlsoFail?: string[] }).mayAlsoFail ?? [];
+      if (mayAlsoFail.length && !(spec as { why?: string }).why) throw new Error(`mutant ${lab.id}/${d.name}: "mayAlsoFail" needs a "why" (what makes the outcome depend on timing)`);
+      return { name: d.name, dir, description: spec.description ?? '', fails: spec.fails, mayAlsoFail, edits: spec.edits ?? [], base: spec.base && join(base, spec.base) };
     });
 }
 
