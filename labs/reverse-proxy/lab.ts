@@ -275,9 +275,9 @@ export default defineLab(
     title: 'Reverse proxy: routing, forwarded headers, streaming and upstream failures',
     track: 'scaling',
     summary:
-      'A reverse proxy in front of backends the grader hosts: longest-prefix routing, X-Forwarded-For/-Proto/-Host and Forwarded, hop-by-hop headers stripped both ways, 50 MB bodies streamed with bounded memory, 504 on a hanging backend, 502 on a refused one, path traversal refused.',
+      'A reverse proxy in front of backends the grader hosts: longest-prefix routing, X-Forwarded-For/-Proto/-Host and Forwarded, hop-by-hop headers stripped both ways, 50 MB bodies streamed with bounded memory, 504 on a hanging backend, 502 on a refused one, path traversal refused, WebSocket upgrades tunnelled both ways with closes propagated.',
     difficulty: 'intermediate',
-    estimatedMinutes: 120,
+    estimatedMinutes: 150,
     questions: [21],
     env: {
       ROUTES: {
