@@ -1014,16 +1014,16 @@ export default defineLab(
           }
 
           // 2. A message the backend sends unprompted: a proxy that only relays request and answer misses it.
-          const hello = await a.nextMatching((m) => m.text === `hello ${pathA}`, 4000);
+          const hello = await a.nextMatching((m) => m.text === `hello ${pathA}`, 3000);
           if (!hello) {
             const probe = `probe ${nonce}`;
             a.send(probe);
-            const arrived = await waitUntil(() => tunnels.some((t) => t.texts.includes(probe)), 2000, ctx.signal);
+            const arrived = await waitUntil(() => tunnels.some((t) => t.texts.includes(probe)), 1500, ctx.signal);
             a.fail(
               arrived
                 ? `Right after the handshake the backend sent "hello ${pathA}" without being asked, and it never reached the client, while the client's own message did reach the backend: your proxy copies bytes from the client to the backend only. Copy the backend's bytes to the client too (upstream.pipe(client)).`
                 : `Right after the handshake the backend sent "hello ${pathA}" without being asked; it never reached the client, and a message the client sent never reached the backend: after the 101, your proxy copies no bytes at all. Copy both ways, for as long as the connection lasts (client.pipe(upstream).pipe(client)).`,
-              { expected: `the message "hello ${pathA}" within 4 s`, received: arrived ? 'only the client -> backend direction works' : 'nothing either way' },
+              { expected: `the message "hello ${pathA}" within 3 s`, received: arrived ? 'only the client -> backend direction works' : 'nothing either way' },
             );
           }
 
@@ -1070,7 +1070,7 @@ export default defineLab(
 
           // 6. The backend closes: the client gets the close code and its connection ends soon after.
           a.send(closeCommand);
-          const closed = await a.waitClosed(CLOSE_BOUND + CLOSE_SLACK + 1000);
+          const closed = await a.waitClosed(CLOSE_BOUND + CLOSE_SLACK);
           const closeMs = closeSentAt ? Math.round(performance.now() - closeSentAt) : undefined;
           if (!closed) {
             const gotFrame = !a.open;
@@ -1078,7 +1078,7 @@ export default defineLab(
               gotFrame
                 ? `The backend closed its WebSocket (close ${closeCode}) and then its TCP connection; the close frame reached the client, but your proxy never closed the client's connection, so the client waits for it forever. When the backend's connection ends, end the client's (pipe does it; with { end: false } or a bare 'data' handler you must do it yourself).`
                 : `The backend closed its WebSocket with code ${closeCode}; the close frame never reached the client.`,
-              { expected: `close ${closeCode} "${closeReason}", then the connection ends within ${CLOSE_BOUND / 1000} s`, received: `still ${gotFrame ? 'connected (close frame received)' : 'open'} after ${CLOSE_BOUND + CLOSE_SLACK + 1000} ms` },
+              { expected: `close ${closeCode} "${closeReason}", then the connection ends within ${CLOSE_BOUND / 1000} s`, received: `still ${gotFrame ? 'connected (close frame received)' : 'open'} after ${CLOSE_BOUND + CLOSE_SLACK} ms` },
             );
           }
           if (closed.abrupt || closed.code !== closeCode || closed.reason !== closeReason) {
