@@ -836,6 +836,10 @@ export default defineLab(
             kind: 'custom',
             handle: (req, res: ServerResponse) => {
               if (req.path.includes('/stuck-')) {
+                // Headers at once, then the body hangs: the proxy's header timeout (UPSTREAM_TIMEOUT_MS) does not
+                // end this request, so how long it hangs is the grader's choice, not a race with that timeout.
+                res.writeHead(200, { 'Content-Type': 'text/plain', 'X-Backend': outer.backend.name });
+                res.write('the rest comes later\n');
                 held.push(res);
                 return;
               }
@@ -845,22 +849,29 @@ export default defineLab(
           });
           const stuckPath = `${outer.prefix}stuck-${ctx.random.string(6)}`;
           let stuckDone = false;
-          const stuck = send(ctx, { path: stuckPath, timeoutMs: timeoutOf(ctx) + 8000 }).finally(() => (stuckDone = true));
+          let release: NodeJS.Timeout | undefined;
+          const HOLD_MS = 4000;
+          const stuck = send(ctx, { path: stuckPath, timeoutMs: HOLD_MS + 10_000 }).finally(() => (stuckDone = true));
           stuck.catch(() => {});
           try {
             const arrived = await waitUntil(() => outer.backend.requests.length > 0, 5000, ctx.signal);
             check(arrived, `GET ${stuckPath} must reach the backend of ${outer.prefix}: nothing arrived within 5 s.`, { received: whoGot(routes) });
             const paths = [`${outer.prefix}fast-${ctx.random.string(6)}`, `${other.prefix}fast-${ctx.random.string(6)}`];
+            // The hanging response ends after HOLD_MS: a proxy that queues the other requests behind it answers them after that.
+            release = setTimeout(() => {
+              for (const r of held) r.end('done\n');
+            }, HOLD_MS);
             const answers = await Promise.all(paths.map((p) => send(ctx, { path: p, timeoutMs: timeoutOf(ctx) + 8000 }).then((a) => ({ a, whileStuck: !stuckDone }))));
             for (const [i, { a, whileStuck }] of answers.entries()) {
               expectStatus(a, 200, `GET ${paths[i]}: the backend answered 200 at once, so must your proxy.`);
-              check(whileStuck, `GET ${paths[i]} was answered only after the hanging GET ${stuckPath} had ended (after ${a.ms} ms): your proxy handles one request at a time, or one connection per backend at a time. A hanging backend request must not hold up the others.`, {
+              check(whileStuck, `GET ${paths[i]} was answered only after the hanging GET ${stuckPath} had ended (after ${a.ms} ms; it hung for ${HOLD_MS / 1000} s): your proxy handles one request at a time, or one connection per backend at a time. A hanging backend request must not hold up the others.`, {
                 expected: `200 for GET ${paths[i]} while GET ${stuckPath} still hangs`,
                 received: `200 only after GET ${stuckPath} ended`,
                 answer: a,
               });
             }
           } finally {
+            clearTimeout(release);
             for (const r of held) r.destroy();
             await stuck.catch(() => undefined);
           }
