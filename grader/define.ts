@@ -1,4 +1,5 @@
 // defineLab: a lab is typed data, validated when it is loaded so a mistake names the lab and the field.
+import { withBuiltinChecks } from './builtin-checks.ts';
 import { describeValue, GraderError } from './errors.ts';
 import { DIFFICULTIES, SERVICES, TRACKS, type Lab, type LabDefinition } from './types.ts';
 
@@ -8,7 +9,7 @@ const ENV_NAME = /^[A-Z][A-Z0-9_]*$/;
 /** Declares a lab. `dir` is the lab's folder (pass `import.meta.dirname`). */
 export function defineLab(definition: LabDefinition, dir: string): Lab {
   validateLab(definition);
-  return { ...definition, services: definition.services ?? [], env: definition.env ?? {}, dir };
+  return { ...definition, checks: withBuiltinChecks(definition), services: definition.services ?? [], env: definition.env ?? {}, dir };
 }
 
 export function validateLab(def: LabDefinition): void {
@@ -75,6 +76,12 @@ export function validateLab(def: LabDefinition): void {
       if (typeof cmd?.description !== 'string' || !cmd.description) fail(`commands.${name}.description`, 'a non-empty string', cmd?.description);
       if (typeof cmd.start !== 'string' || !cmd.start.trim()) fail(`commands.${name}.start`, 'a non-empty command', cmd.start);
     }
+  }
+  if (def.malformedRequests !== undefined && def.malformedRequests !== false) {
+    const m = def.malformedRequests;
+    if (typeof m !== 'object' || m === null) fail('malformedRequests', 'false or { paths }', m);
+    if (m.paths !== undefined && (!Array.isArray(m.paths) || !m.paths.every((p) => typeof p === 'string' && p.startsWith('/')))) fail('malformedRequests.paths', 'an array of paths starting with /', m.paths);
+    if (m.before !== undefined && !def.checks?.some?.((c) => c?.id === m.before)) fail('malformedRequests.before', 'the id of one of the lab\'s checks', m.before);
   }
   if (def.readyTimeoutMs !== undefined && (!Number.isInteger(def.readyTimeoutMs) || def.readyTimeoutMs <= 0)) {
     fail('readyTimeoutMs', 'a positive integer', def.readyTimeoutMs);

@@ -109,6 +109,13 @@ export interface LabDefinition {
   commands?: Record<string, LabCommand>;
   /** Budget for the server to start listening (default 20 s). */
   readyTimeoutMs?: number;
+  /**
+   * The engine's `malformed-requests` check (grader/builtin-checks.ts) runs after the lab's own unless this is
+   * false (a lab whose server the learner does not write). `paths`: route prefixes where a path parameter starts
+   * (e.g. `/items/`), sent with bad percent-escapes after them, besides the usual malformed targets. `before`: the
+   * id of a check to run it before (a last check that stops the server, so that it is not started again for this one).
+   */
+  malformedRequests?: false | { paths?: string[]; before?: string };
   checks: CheckDefinition[];
 }
 

@@ -46,6 +46,7 @@ function shq(s: string): string {
 
 function curlOf(url: string, method: string, headers: [string, string][], body: boolean): string {
   const parts = ['curl', '-i', '--path-as-is'];
+  if (/[[\]{}]/.test(url)) parts.push('-g'); // no globbing: the brackets are the request's own
   if (method !== 'GET') parts.push('-X', method);
   parts.push(shq(url));
   for (const [n, v] of headers) parts.push('-H', shq(`${n}: ${v}`));

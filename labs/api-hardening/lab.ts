@@ -89,6 +89,8 @@ export default defineLab(
     difficulty: 'intermediate',
     estimatedMinutes: 75,
     questions: [15, 47],
+    // Path parameters start here: sent with malformed escapes by the engine's malformed-requests check.
+    malformedRequests: { paths: ['/admin/keys/'] },
     env: {
       ADMIN_TOKEN: { description: 'Bearer token for the /admin endpoints.', value: (r) => r.string(40) },
       CORS_ORIGIN: { description: 'The one browser origin (the front end) allowed to call /api with CORS.', value: (r) => `https://app-${r.word()}.example.com` },

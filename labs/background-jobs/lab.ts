@@ -191,6 +191,9 @@ export default defineLab(
     difficulty: 'advanced',
     estimatedMinutes: 120,
     questions: [26],
+    // Path parameters start here: sent with malformed escapes by the engine's malformed-requests check, run before
+    // the last check (which stops the server: it would be started again for it).
+    malformedRequests: { paths: ['/reports/'], before: 'graceful-shutdown' },
     services: ['postgres'],
     roles: ['api', 'worker'],
     env: {

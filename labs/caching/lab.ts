@@ -208,6 +208,8 @@ export default defineLab(
     difficulty: 'intermediate',
     estimatedMinutes: 90,
     questions: [8],
+    // Path parameters start here: sent with malformed escapes by the engine's malformed-requests check.
+    malformedRequests: { paths: ['/products/'] },
     services: ['redis'],
     env: {
       UPSTREAM_URL: {

@@ -30,6 +30,8 @@ export default defineLab(
     estimatedMinutes: 60,
     questions: [10],
     runtime: 'docker',
+    // The app is given: the learner writes its Dockerfile, not its request handling.
+    malformedRequests: false,
     // The subject is the given Node app's image, whatever language the learner prefers.
     templates: ['typescript'],
     readyTimeoutMs: 30_000,
@@ -136,6 +138,40 @@ export default defineLab(
         },
       },
       {
+        id: 'layer-cache',
+        title: 'A source change rebuilds without reinstalling dependencies',
+        hint: 'Order the Dockerfile from what changes least to most: COPY package.json package-lock.json, RUN npm ci, and only then COPY src. A `COPY . .` before the install invalidates the install on every edit.',
+        timeoutMs: 120_000,
+        async run(ctx) {
+          const file = join(ctx.projectDir, 'src', 'server.js');
+          const before = readFileSync(file, 'utf8');
+          try {
+            appendFileSync(file, `\n// edited by the grader at ${Date.now()}\n`);
+            const { output, ms } = await ctx.image.rebuild();
+            const steps = output.filter((l) => /^(CACHED )?\[[^\]]*\] RUN .*\bnpm (ci|install|i)\b/.test(l) || /^Step \d+\/\d+ : RUN .*\bnpm (ci|install|i)\b/.test(l));
+            if (steps.length === 0) {
+              ctx.note(`rebuilt in ${ms} ms; the Dockerfile runs no npm install (nothing to keep cached)`);
+              return;
+            }
+            const classicCached = (line: string) => {
+              const i = output.indexOf(line);
+              return output.slice(i + 1, i + 3).some((l) => /Using cache/.test(l));
+            };
+            const rerun = steps.filter((l) => !l.startsWith('CACHED ') && !classicCached(l));
+            if (rerun.length > 0) {
+              throw new CheckFailure({
+                message: `After a one-line change in src/server.js, the rebuild ran your dependency install again (${rerun[0]!.replace(/^\[[^\]]*\] /, '')}): every code change pays for a full install. COPY only package.json and package-lock.json before it, and the sources after it.`,
+                expected: 'the npm install step CACHED on the rebuild',
+                received: rerun.join('; ').slice(0, 200),
+              });
+            }
+            ctx.note(`rebuilt in ${ms} ms after a source change, npm step cached (the run's own build took ${ctx.image.buildMs} ms)`);
+          } finally {
+            writeFileSync(file, before);
+          }
+        },
+      },
+      {
         id: 'healthcheck',
         title: 'The image has a HEALTHCHECK, and the container turns healthy',
         hint: 'HEALTHCHECK --interval=5s CMD ["node", "-e", "fetch(`http://127.0.0.1:${process.env.PORT}/health`).then(r => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]: the slim image has no curl or wget, but it has node.',
@@ -213,40 +249,6 @@ export default defineLab(
             });
           }
           ctx.note(`docker stop took ${stopMs} ms with a ${SLOW_MS} ms request in flight (exit ${exit.signal ?? `code ${exit.code}`})`);
-        },
-      },
-      {
-        id: 'layer-cache',
-        title: 'A source change rebuilds without reinstalling dependencies',
-        hint: 'Order the Dockerfile from what changes least to most: COPY package.json package-lock.json, RUN npm ci, and only then COPY src. A `COPY . .` before the install invalidates the install on every edit.',
-        timeoutMs: 120_000,
-        async run(ctx) {
-          const file = join(ctx.projectDir, 'src', 'server.js');
-          const before = readFileSync(file, 'utf8');
-          try {
-            appendFileSync(file, `\n// edited by the grader at ${Date.now()}\n`);
-            const { output, ms } = await ctx.image.rebuild();
-            const steps = output.filter((l) => /^(CACHED )?\[[^\]]*\] RUN .*\bnpm (ci|install|i)\b/.test(l) || /^Step \d+\/\d+ : RUN .*\bnpm (ci|install|i)\b/.test(l));
-            if (steps.length === 0) {
-              ctx.note(`rebuilt in ${ms} ms; the Dockerfile runs no npm install (nothing to keep cached)`);
-              return;
-            }
-            const classicCached = (line: string) => {
-              const i = output.indexOf(line);
-              return output.slice(i + 1, i + 3).some((l) => /Using cache/.test(l));
-            };
-            const rerun = steps.filter((l) => !l.startsWith('CACHED ') && !classicCached(l));
-            if (rerun.length > 0) {
-              throw new CheckFailure({
-                message: `After a one-line change in src/server.js, the rebuild ran your dependency install again (${rerun[0]!.replace(/^\[[^\]]*\] /, '')}): every code change pays for a full install. COPY only package.json and package-lock.json before it, and the sources after it.`,
-                expected: 'the npm install step CACHED on the rebuild',
-                received: rerun.join('; ').slice(0, 200),
-              });
-            }
-            ctx.note(`rebuilt in ${ms} ms after a source change, npm step cached (the run's own build took ${ctx.image.buildMs} ms)`);
-          } finally {
-            writeFileSync(file, before);
-          }
         },
       },
     ],

@@ -166,6 +166,8 @@ export default defineLab(
     difficulty: 'intermediate',
     estimatedMinutes: 90,
     questions: [19],
+    // Path parameters start here: sent with malformed escapes by the engine's malformed-requests check.
+    malformedRequests: { paths: ['/files/'] },
     env: {
       UPLOAD_DIR: {
         description: 'The folder where uploaded files must be stored (created by the grader, empty at start).',

@@ -206,6 +206,9 @@ export default defineLab(
     difficulty: 'advanced',
     estimatedMinutes: 150,
     questions: [4],
+    // Path parameters start here: sent with malformed escapes by the engine's malformed-requests check, run before
+    // the last check (which stops the server: it would be started again for it).
+    malformedRequests: { paths: ['/orders/', '/products/'], before: 'crash-mid-order' },
     services: [],
     roles: ['orders', 'inventory'],
     network: true,

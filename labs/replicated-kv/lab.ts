@@ -207,6 +207,8 @@ export default defineLab(
     difficulty: 'advanced',
     estimatedMinutes: 180,
     questions: [1, 2],
+    // Path parameters start here: sent with malformed escapes by the engine's malformed-requests check.
+    malformedRequests: { paths: ['/kv/'] },
     replicas: 3,
     network: true,
     env: {

@@ -85,6 +85,8 @@ export default defineLab(
     difficulty: 'beginner',
     estimatedMinutes: 60,
     questions: [11, 34, 35, 41, 46, 48],
+    // Path parameters start here: sent with malformed escapes by the engine's malformed-requests check.
+    malformedRequests: { paths: ['/todos/'] },
     checks: [
       {
         id: 'create',

@@ -87,6 +87,8 @@ export default defineLab(
     difficulty: 'intermediate',
     estimatedMinutes: 75,
     questions: [25, 29, 33, 40, 42],
+    // Path parameters start here: sent with malformed escapes by the engine's malformed-requests check.
+    malformedRequests: { paths: ['/todos/'] },
     services: ['postgres'],
     checks: [
       {

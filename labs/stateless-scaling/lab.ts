@@ -91,6 +91,9 @@ export default defineLab(
     difficulty: 'intermediate',
     estimatedMinutes: 90,
     questions: [5, 17, 16],
+    // Path parameters start here: sent with malformed escapes by the engine's malformed-requests check, run before
+    // the last check (which stops the server: it would be started again for it).
+    malformedRequests: { paths: ['/counters/', '/notes/'], before: 'drain-on-sigterm' },
     services: ['redis'],
     replicas: REPLICAS,
     env: {

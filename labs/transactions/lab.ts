@@ -331,6 +331,9 @@ export default defineLab(
     difficulty: 'advanced',
     estimatedMinutes: 120,
     questions: [6],
+    // Path parameters start here: sent with malformed escapes by the engine's malformed-requests check, run before
+    // the last check (which stops the server: it would be started again for it).
+    malformedRequests: { paths: ['/accounts/'], before: 'durable-after-kill' },
     services: ['postgres'],
     checks: [
       {

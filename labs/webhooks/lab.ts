@@ -269,6 +269,8 @@ export default defineLab(
     difficulty: 'intermediate',
     estimatedMinutes: 120,
     questions: [18],
+    // Path parameters start here: sent with malformed escapes by the engine's malformed-requests check.
+    malformedRequests: { paths: ['/accounts/'] },
     env: {
       WEBHOOK_SECRET: {
         description: 'The `whsec_...` secret incoming webhooks (POST /webhooks) are signed with.',

@@ -128,6 +128,8 @@ export default defineLab(
     difficulty: 'intermediate',
     estimatedMinutes: 120,
     questions: [13],
+    // The engine's malformed-requests check runs before the last check (which stops the server: it would be started again for it).
+    malformedRequests: { before: 'sigterm' },
     env: {
       CHAT_TOKENS: {
         description: `JSON object of access tokens to user names: {"<token>": "<user>", ...}. The users are ${NAMED.join(', ')} and u000 to u${FANOUT - 1}; the tokens are random.`,

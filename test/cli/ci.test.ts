@@ -40,7 +40,7 @@ describe('labs ci init', () => {
     const dir = await labFolder('http-basics');
     let out = '';
     expect(await runCiInit({}, dir, (t) => (out += t))).toBe(0);
-    expect(out).toContain('Wrote .github/workflows/classroom.yml for http-basics (9 checks, one point each)');
+    expect(out).toContain('Wrote .github/workflows/classroom.yml for http-basics (10 checks, one point each)');
     const wf = parse(readFileSync(join(dir, '.github/workflows/classroom.yml'), 'utf8')) as Workflow;
     expect(wf.name).toBe('Autograding Tests');
     expect(Object.keys(wf.on)).toEqual(['push', 'workflow_dispatch', 'repository_dispatch']);
@@ -60,7 +60,7 @@ describe('labs ci init', () => {
     ]);
     const grading = steps.find((s) => s.id === 'labs')!;
     expect(grading.run).toContain('labs check --all --json > "$RUNNER_TEMP/labs-check.json"');
-    expect(grading.run).toContain('labs ci result "$RUNNER_TEMP/labs-check.json" --exit-code "$code" --max-score 9 >> "$GITHUB_OUTPUT"');
+    expect(grading.run).toContain('labs ci result "$RUNNER_TEMP/labs-check.json" --exit-code "$code" --max-score 10 >> "$GITHUB_OUTPUT"');
     const reporter = steps.at(-1)!;
     expect(reporter.with).toEqual({ runners: 'labs' });
     expect(reporter.env).toEqual({ LABS_RESULTS: '${{ steps.labs.outputs.result }}' });
@@ -165,7 +165,7 @@ describe('labs ci result', () => {
     expect(readFileSync(summary, 'utf8')).toContain('### labs check: 1/2 points');
   });
 
-  it("the workflow's grading step, run as written on the reference solution of http-basics: 9 of 9 points", async () => {
+  it("the workflow's grading step, run as written on the reference solution of http-basics: 10 of 10 points", async () => {
     const dir = await labFolder('http-basics');
     cpSync(join(ROOT, 'labs/http-basics/solution'), dir, { recursive: true });
     symlinkSync(join(ROOT, 'node_modules'), join(dir, 'node_modules'), 'dir');
@@ -186,6 +186,6 @@ describe('labs ci result', () => {
     });
     expect(run.exitCode, run.stderr).toBe(0);
     const { results, points, max } = asReporterReads(readFileSync(output, 'utf8'));
-    expect([results.status, points, max]).toEqual(['pass', 9, 9]);
+    expect([results.status, points, max]).toEqual(['pass', 10, 10]);
   });
 });

@@ -35,7 +35,7 @@ it('re-runs on a save, says what changed and what it changed, records each verdi
   });
   const waitFor = (text: RegExp) => new Promise<void>((resolve) => (text.test(out) ? resolve() : waiters.push({ text, resolve })));
 
-  await waitFor(/PASSED 9 of 9 checks passed[\s\S]*Watching for changes/);
+  await waitFor(/PASSED 10 of 10 checks passed[\s\S]*Watching for changes/);
   expect(out).toMatch(/^Watching .*http-basics \(file events; node_modules and build output ignored\)/);
   expect(out).toContain('── run 1 · first run ──');
 
@@ -43,7 +43,7 @@ it('re-runs on a save, says what changed and what it changed, records each verdi
   writeFileSync(server, readFileSync(server, 'utf8').replace("{ status: 'ok' }", "{ status: 'okay' }"));
   await waitFor(/now failing: health · verdict [\d.]+ (ms|s) after the save/);
   expect(out).toContain('── run 2 · src/server.ts changed ──');
-  expect(out).toMatch(/✗ \[1\/9\] GET \/health[\s\S]*"status": "okay"[\s\S]*FAILED 0 of 9/);
+  expect(out).toMatch(/✗ \[1\/10\] GET \/health[\s\S]*"status": "okay"[\s\S]*FAILED 0 of 10/);
 
   child.kill('SIGINT');
   const result = await child;

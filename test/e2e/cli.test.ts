@@ -81,11 +81,11 @@ describe('labs CLI end to end', () => {
   it('the untouched starter: exit 1, first check fails, curl reproduction shown; hint names it', async () => {
     const r = await labs(['check'], join(work, 'hb', 'src'));
     expect(r.exitCode, r.stdout + r.stderr).toBe(1);
-    expect(r.stdout).toMatch(/✗ \[1\/9\] GET \/health/);
+    expect(r.stdout).toMatch(/✗ \[1\/10\] GET \/health/);
     expect(r.stdout).toMatch(/curl -i http:\/\/127\.0\.0\.1:\d+\/health/);
     expect(r.stdout).toMatch(/Hint: /);
     expect(r.stdout).toMatch(/\[your server\] listening on/);
-    expect(r.stdout).toMatch(/FAILED 0 of 9 checks passed .* seed \d+/);
+    expect(r.stdout).toMatch(/FAILED 0 of 10 checks passed .* seed \d+/);
     const json = await labs(['check', '--json'], join(work, 'hb'));
     expect(json.exitCode).toBe(1);
     const parsed = JSON.parse(json.stdout);

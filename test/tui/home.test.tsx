@@ -123,7 +123,7 @@ describe('HomeApp', () => {
     expect(f).toMatch(/❯ sql-crud/); // the selection stays where the filter left it
 
     r.stdin.write('h'); // a lab without README hints steps through its checks' hints
-    f = await waitForText(r, 'Hint 1 of 1: POST creates a row');
+    f = await waitForText(r, 'Hint 1 of 2: POST creates a row') // then the engine's own malformed-requests check;
     expect(f).toContain('INSERT ... RETURNING id.');
     r.stdin.write(KEYS.up);
     await waitForText(r, 'h hint 1 of 3');

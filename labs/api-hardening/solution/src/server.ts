@@ -3,6 +3,15 @@
 import { createHash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 
+/** A path segment, percent-decoded; a malformed escape (`%zz`) is kept as it is instead of throwing. */
+const decodeSegment = (s: string): string => {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    return s;
+  }
+};
+
 const port = Number(process.env.PORT ?? 3000);
 const ADMIN_TOKEN = process.env.ADMIN_TOKEN ?? '';
 const CORS_ORIGIN = process.env.CORS_ORIGIN ?? '';
@@ -94,7 +103,15 @@ function requireScope(req: IncomingMessage, res: ServerResponse, scope: string):
 const publicView = ({ id, name, scopes, prefix, createdAt }: ApiKey) => ({ id, name, scopes, prefix, created_at: createdAt });
 
 async function handle(req: IncomingMessage, res: ServerResponse) {
-  const { pathname } = new URL(req.url ?? '/', 'http://localhost');
+  let requestUrl: URL;
+  try {
+    requestUrl = new URL(req.url ?? '/', 'http://localhost');
+  } catch {
+    // A target that is not a URL (`//[`) is the client's error: answer 400, never crash on it.
+    res.writeHead(400, { 'Content-Type': 'text/plain; charset=utf-8' }).end('malformed request target\n');
+    return;
+  }
+  const { pathname } = requestUrl;
   const method = req.method ?? 'GET';
 
   // CORS preflight: answered before any authentication (browsers never send credentials on it).
@@ -130,7 +147,7 @@ async function handle(req: IncomingMessage, res: ServerResponse) {
   const keyPath = /^\/admin\/keys\/([^/]+)$/.exec(pathname);
   if (keyPath && method === 'DELETE') {
     if (!isAdmin(req)) return send(req, res, 401, { error: 'admin token required' }, { 'WWW-Authenticate': 'Bearer' });
-    const record = keysById.get(decodeURIComponent(keyPath[1]));
+    const record = keysById.get(decodeSegment(keyPath[1]));
     if (!record) return send(req, res, 404, { error: 'no such key' });
     keysById.delete(record.id);
     keysByHash.delete(record.hash);

@@ -13,7 +13,15 @@ await ensureSchema();
 
 const server = createServer(async (req, res) => {
   try {
-    const path = new URL(req.url ?? '/', 'http://localhost').pathname;
+    let requestUrl: URL;
+    try {
+      requestUrl = new URL(req.url ?? '/', 'http://localhost');
+    } catch {
+      // A target that is not a URL (`//[`) is the client's error: answer 400, never crash on it.
+      res.writeHead(400, { 'Content-Type': 'text/plain; charset=utf-8' }).end('malformed request target\n');
+      return;
+    }
+    const path = requestUrl.pathname;
     if (req.method === 'POST' && path === '/reports') {
       let body: any;
       try {

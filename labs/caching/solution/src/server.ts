@@ -2,6 +2,15 @@ import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { Redis } from 'ioredis';
 
+/** A path segment, percent-decoded; a malformed escape (`%zz`) is kept as it is instead of throwing. */
+const decodeSegment = (s: string): string => {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    return s;
+  }
+};
+
 const port = Number(process.env.PORT ?? 3000);
 const upstream = (process.env.UPSTREAM_URL ?? '').replace(/\/$/, '');
 const ttlSeconds = Number(process.env.CACHE_TTL_SECONDS ?? 60);
@@ -99,10 +108,18 @@ async function putProduct(id: string, req: IncomingMessage, res: ServerResponse)
 }
 
 async function handle(req: IncomingMessage, res: ServerResponse) {
-  const url = new URL(req.url ?? '/', 'http://localhost');
+  let requestUrl: URL;
+  try {
+    requestUrl = new URL(req.url ?? '/', 'http://localhost');
+  } catch {
+    // A target that is not a URL (`//[`) is the client's error: answer 400, never crash on it.
+    res.writeHead(400, { 'Content-Type': 'text/plain; charset=utf-8' }).end('malformed request target\n');
+    return;
+  }
+  const url = requestUrl;
   const match = /^\/products\/([^/]+)$/.exec(url.pathname);
   if (!match) return sendJson(res, 404, { error: `no route for ${url.pathname}` });
-  const id = decodeURIComponent(match[1]);
+  const id = decodeSegment(match[1]);
   if (req.method === 'GET') return getProduct(id, req, res);
   if (req.method === 'PUT') return putProduct(id, req, res);
   res.setHeader('Allow', 'GET, PUT');

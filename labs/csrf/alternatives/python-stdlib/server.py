@@ -2,6 +2,7 @@
 # SameSite=Lax, Secure behind HTTPS), a synchronizer token bound to the session, and Origin /
 # Sec-Fetch-Site checks on the state-changing POST. On http.server's ThreadingHTTPServer with its defaults
 # (listen backlog 5, HTTP/1.0 responses).
+import urllib.parse
 import hmac
 import json
 import os
@@ -19,6 +20,17 @@ lock = threading.Lock()
 
 
 class Handler(BaseHTTPRequestHandler):
+    def parse_request(self):
+        if not super().parse_request():
+            return False
+        try:
+            urllib.parse.urlsplit(self.path)
+        except ValueError:
+            # A target that is not a URL (http://[/) is the client's error: 400, not a dropped connection.
+            self.send_error(400, "malformed request target")
+            return False
+        return True
+
     def send(self, status, body=None, headers=()):
         data = b"" if body is None else json.dumps(body).encode()
         self.send_response(status)

@@ -72,7 +72,15 @@ function crossSite(req: IncomingMessage): boolean {
 }
 
 async function handle(req: IncomingMessage, res: ServerResponse) {
-  const { pathname } = new URL(req.url ?? '/', 'http://localhost');
+  let requestUrl: URL;
+  try {
+    requestUrl = new URL(req.url ?? '/', 'http://localhost');
+  } catch {
+    // A target that is not a URL (`//[`) is the client's error: answer 400, never crash on it.
+    res.writeHead(400, { 'Content-Type': 'text/plain; charset=utf-8' }).end('malformed request target\n');
+    return;
+  }
+  const { pathname } = requestUrl;
   const method = req.method ?? 'GET';
 
   if (pathname === '/login' && method === 'POST') {

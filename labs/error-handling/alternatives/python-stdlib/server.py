@@ -49,6 +49,17 @@ def validate_order(body):
 
 
 class Handler(BaseHTTPRequestHandler):
+    def parse_request(self):
+        if not super().parse_request():
+            return False
+        try:
+            urllib.parse.urlsplit(self.path)
+        except ValueError:
+            # A target that is not a URL (http://[/) is the client's error: 400, not a dropped connection.
+            self.send_error(400, "malformed request target")
+            return False
+        return True
+
     def setup(self):
         super().setup()
         self.request_id = None

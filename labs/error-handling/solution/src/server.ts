@@ -171,7 +171,15 @@ async function dispatch(ctx: Ctx) {
 const server = createServer(async (req, res) => {
   const requestId = randomUUID();
   res.setHeader('X-Request-Id', requestId);
-  const ctx: Ctx = { req, res, url: new URL(req.url ?? '/', 'http://localhost'), requestId, params: {} };
+  let requestUrl: URL;
+  try {
+    requestUrl = new URL(req.url ?? '/', 'http://localhost');
+  } catch {
+    // A target that is not a URL (`//[`) is the client's error: answer 400, never crash on it.
+    res.writeHead(400, { 'Content-Type': 'text/plain; charset=utf-8' }).end('malformed request target\n');
+    return;
+  }
+  const ctx: Ctx = { req, res, url: requestUrl, requestId, params: {} };
   try {
     await dispatch(ctx);
   } catch (err) {

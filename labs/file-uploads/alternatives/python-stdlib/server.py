@@ -3,6 +3,7 @@
 # over it, the declared type checked against the file's signature, stored under a generated name, and
 # served back with nosniff and an RFC 6266/8187 Content-Disposition. On http.server's ThreadingHTTPServer
 # with its defaults (listen backlog 5, HTTP/1.0 responses).
+import urllib.parse
 import hashlib
 import json
 import os
@@ -66,6 +67,17 @@ def content_disposition(name):
 
 
 class Handler(BaseHTTPRequestHandler):
+    def parse_request(self):
+        if not super().parse_request():
+            return False
+        try:
+            urllib.parse.urlsplit(self.path)
+        except ValueError:
+            # A target that is not a URL (http://[/) is the client's error: 400, not a dropped connection.
+            self.send_error(400, "malformed request target")
+            return False
+        return True
+
     def send(self, status, body, headers=()):
         data = json.dumps(body).encode()
         self.send_response(status)

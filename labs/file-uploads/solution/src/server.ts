@@ -114,6 +114,12 @@ app.get('/files/:id', requireUser, (req, res) => {
 app.use((_req: Request, res: Response) => fail(res, 404, 'no such route'));
 
 app.use((err: unknown, _req: Request, res: Response, _next: NextFunction) => {
+  // Express marks the client's errors with their status (a path parameter with a malformed escape, /files/%zz: 400).
+  const status = (err as { status?: unknown }).status;
+  if (typeof status === 'number' && status >= 400 && status < 500) {
+    if (!res.headersSent) fail(res, status, 'bad request');
+    return;
+  }
   console.error(err);
   if (!res.headersSent) fail(res, 500, 'internal error');
 });

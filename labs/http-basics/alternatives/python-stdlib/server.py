@@ -1,5 +1,6 @@
 # http-basics with Python's standard library only, written from the lab's README: ThreadingHTTPServer
 # with its defaults (HTTP/1.0 responses, listen backlog 5).
+import urllib.parse
 import json
 import os
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -10,6 +11,17 @@ PAGE = b"<!doctype html><html><head><title>http-basics</title></head><body><h1>H
 
 
 class Handler(BaseHTTPRequestHandler):
+    def parse_request(self):
+        if not super().parse_request():
+            return False
+        try:
+            urllib.parse.urlsplit(self.path)
+        except ValueError:
+            # A target that is not a URL (http://[/) is the client's error: 400, not a dropped connection.
+            self.send_error(400, "malformed request target")
+            return False
+        return True
+
     def send(self, status, body, content_type="application/json", headers=()):
         data = body if isinstance(body, bytes) else json.dumps(body, ensure_ascii=False).encode("utf-8")
         self.send_response(status)

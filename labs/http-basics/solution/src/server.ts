@@ -32,7 +32,15 @@ const routes: Record<string, string[]> = {
 };
 
 async function handle(req: IncomingMessage, res: ServerResponse) {
-  const url = new URL(req.url ?? '/', 'http://localhost');
+  let requestUrl: URL;
+  try {
+    requestUrl = new URL(req.url ?? '/', 'http://localhost');
+  } catch {
+    // A target that is not a URL (`//[`) is the client's error: answer 400, never crash on it.
+    res.writeHead(400, { 'Content-Type': 'text/plain; charset=utf-8' }).end('malformed request target\n');
+    return;
+  }
+  const url = requestUrl;
   const allowed = routes[url.pathname];
   if (!allowed) return sendJson(res, 404, { error: `no route for ${url.pathname}` });
   if (!allowed.includes(req.method ?? '')) {

@@ -99,7 +99,15 @@ async function createOrder(req: IncomingMessage, res: ServerResponse): Promise<v
 }
 
 const server = createServer((req, res) => {
-  const url = new URL(req.url ?? '/', 'http://localhost');
+  let requestUrl: URL;
+  try {
+    requestUrl = new URL(req.url ?? '/', 'http://localhost');
+  } catch {
+    // A target that is not a URL (`//[`) is the client's error: answer 400, never crash on it.
+    res.writeHead(400, { 'Content-Type': 'text/plain; charset=utf-8' }).end('malformed request target\n');
+    return;
+  }
+  const url = requestUrl;
   const route = `${req.method} ${url.pathname}`;
   const handle =
     route === 'GET /orders' ? listOrders(url, res) : route === 'GET /customers' ? searchCustomers(url, res) : route === 'POST /orders' ? createOrder(req, res) : Promise.resolve(send(res, 404, { error: 'not found' }));

@@ -3,6 +3,7 @@
 # pow(m, d, n) over the EMSA-PKCS1-v1_5 encoding of the SHA-256 digest (RFC 8017), verify with pow(s, e, n).
 # (Fine for learning how it works; in production use a vetted library: PyJWT with cryptography.)
 # On http.server's ThreadingHTTPServer with its defaults (listen backlog 5, HTTP/1.0 responses).
+import urllib.parse
 import base64
 import hashlib
 import hmac
@@ -131,6 +132,17 @@ def verify(token):
 
 
 class Handler(BaseHTTPRequestHandler):
+    def parse_request(self):
+        if not super().parse_request():
+            return False
+        try:
+            urllib.parse.urlsplit(self.path)
+        except ValueError:
+            # A target that is not a URL (http://[/) is the client's error: 400, not a dropped connection.
+            self.send_error(400, "malformed request target")
+            return False
+        return True
+
     def send(self, status, body, headers=()):
         data = json.dumps(body).encode()
         self.send_response(status)

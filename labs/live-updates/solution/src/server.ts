@@ -42,7 +42,15 @@ function subscribe(req: IncomingMessage, res: ServerResponse): void {
 }
 
 const server = createServer((req, res) => {
-  const path = new URL(req.url ?? '/', 'http://localhost').pathname;
+  let requestUrl: URL;
+  try {
+    requestUrl = new URL(req.url ?? '/', 'http://localhost');
+  } catch {
+    // A target that is not a URL (`//[`) is the client's error: answer 400, never crash on it.
+    res.writeHead(400, { 'Content-Type': 'text/plain; charset=utf-8' }).end('malformed request target\n');
+    return;
+  }
+  const path = requestUrl.pathname;
   if (req.method === 'GET' && path === '/events') return subscribe(req, res);
   if (req.method === 'GET' && path === '/stats') return json(res, 200, { subscribers: subscribers.size });
   if (req.method === 'POST' && path === '/items') {

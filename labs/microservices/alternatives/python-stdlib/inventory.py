@@ -1,4 +1,5 @@
 # inventory (Python standard library): owns the stock; state in DATA_DIR/inventory/ survives a restart.
+import urllib.parse
 import json
 import os
 import threading
@@ -33,6 +34,17 @@ def is_qty(v):
 
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+
+    def parse_request(self):
+        if not super().parse_request():
+            return False
+        try:
+            urllib.parse.urlsplit(self.path)
+        except ValueError:
+            # A target that is not a URL (http://[/) is the client's error: 400, not a dropped connection.
+            self.send_error(400, "malformed request target")
+            return False
+        return True
 
     def log_message(self, *args):
         pass

@@ -1,6 +1,7 @@
 # orders (Python standard library): takes orders, reserves stock at inventory through PEERS, with a
 # timeout on every call, retries (backoff + jitter) for idempotent calls only, one circuit breaker, and a
 # saga log in DATA_DIR/orders/ so a crash between reserve and confirm is undone at the next start.
+import urllib.parse
 import http.client
 import json
 import os
@@ -162,6 +163,17 @@ def compensate_later(order, request_id):
 # --- HTTP --------------------------------------------------------------------------------------------------
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+
+    def parse_request(self):
+        if not super().parse_request():
+            return False
+        try:
+            urllib.parse.urlsplit(self.path)
+        except ValueError:
+            # A target that is not a URL (http://[/) is the client's error: 400, not a dropped connection.
+            self.send_error(400, "malformed request target")
+            return False
+        return True
 
     def log_message(self, *args):
         pass

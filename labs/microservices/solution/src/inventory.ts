@@ -4,6 +4,15 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
+/** A path segment, percent-decoded; a malformed escape (`%zz`) is kept as it is instead of throwing. */
+const decodeSegment = (s: string): string => {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    return s;
+  }
+};
+
 const PORT = Number(process.env.PORT ?? 3001);
 const DIR = join(process.env.DATA_DIR ?? 'data', 'inventory');
 mkdirSync(DIR, { recursive: true });
@@ -45,7 +54,15 @@ async function readJson(req: IncomingMessage): Promise<unknown> {
 const isQty = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v) && v >= 1;
 
 async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-  const url = new URL(req.url ?? '/', 'http://x');
+  let requestUrl: URL;
+  try {
+    requestUrl = new URL(req.url ?? '/', 'http://x');
+  } catch {
+    // A target that is not a URL (`//[`) is the client's error: answer 400, never crash on it.
+    res.writeHead(400, { 'Content-Type': 'text/plain; charset=utf-8' }).end('malformed request target\n');
+    return;
+  }
+  const url = requestUrl;
   const method = req.method ?? 'GET';
   const requestId = req.headers['x-request-id'];
   if (typeof requestId === 'string' && url.pathname !== '/calls') {
@@ -61,7 +78,7 @@ async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> 
     return send(res, 200, { calls: calls.get(url.searchParams.get('requestId') ?? '') ?? [] });
   }
   if (item) {
-    const sku = decodeURIComponent(item[1]!);
+    const sku = decodeSegment(item[1]!);
     if (method === 'PUT') {
       const body = (await readJson(req)) as { stock?: unknown } | undefined;
       const stock = body?.stock;
@@ -87,7 +104,7 @@ async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> 
     return send(res, 201, { orderId, sku, qty });
   }
   if (method === 'DELETE' && reservation) {
-    const orderId = decodeURIComponent(reservation[1]!);
+    const orderId = decodeSegment(reservation[1]!);
     for (const r of state.reservations[orderId] ?? []) state.stock[r.sku] = (state.stock[r.sku] ?? 0) + r.qty;
     delete state.reservations[orderId];
     save();

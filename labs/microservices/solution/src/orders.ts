@@ -7,6 +7,15 @@ import { randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
+/** A path segment, percent-decoded; a malformed escape (`%zz`) is kept as it is instead of throwing. */
+const decodeSegment = (s: string): string => {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    return s;
+  }
+};
+
 const PORT = Number(process.env.PORT ?? 3000);
 const TIMEOUT_MS = Number(process.env.TIMEOUT_MS ?? 500);
 const RETRY_BASE_MS = Number(process.env.RETRY_BASE_MS ?? 400);
@@ -180,7 +189,15 @@ async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> 
   const incoming = req.headers['x-request-id'];
   const requestId = typeof incoming === 'string' && incoming !== '' ? incoming : randomUUID();
   res.setHeader('X-Request-Id', requestId);
-  const url = new URL(req.url ?? '/', 'http://x');
+  let requestUrl: URL;
+  try {
+    requestUrl = new URL(req.url ?? '/', 'http://x');
+  } catch {
+    // A target that is not a URL (`//[`) is the client's error: answer 400, never crash on it.
+    res.writeHead(400, { 'Content-Type': 'text/plain; charset=utf-8' }).end('malformed request target\n');
+    return;
+  }
+  const url = requestUrl;
   const method = req.method ?? 'GET';
   const orderPath = /^\/orders\/([^/]+)$/.exec(url.pathname);
   const productPath = /^\/products\/([^/]+)$/.exec(url.pathname);
@@ -188,11 +205,11 @@ async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> 
   if (method === 'GET' && url.pathname === '/health') return send(res, 200, { status: 'ok' });
   if (method === 'GET' && url.pathname === '/orders') return send(res, 200, { orders: [...orders.values()] });
   if (method === 'GET' && orderPath) {
-    const order = orders.get(decodeURIComponent(orderPath[1]!));
+    const order = orders.get(decodeSegment(orderPath[1]!));
     return order ? send(res, 200, order) : send(res, 404, { error: 'no such order' });
   }
   if (method === 'GET' && productPath) {
-    const sku = decodeURIComponent(productPath[1]!);
+    const sku = decodeSegment(productPath[1]!);
     try {
       const answer = await callIdempotent('GET', `/items/${encodeURIComponent(sku)}`, requestId);
       if (answer.status === 404) return send(res, 404, { error: `no item ${sku}` });

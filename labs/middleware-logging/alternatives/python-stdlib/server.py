@@ -2,6 +2,7 @@
 # every response, one JSON access-log line per request (after the response), a Bearer guard on /api/admin/,
 # no secrets in the output. On http.server's ThreadingHTTPServer with its defaults (listen backlog 5,
 # HTTP/1.0 responses); its own text log is replaced by ours.
+import urllib.parse
 import hmac
 import json
 import os
@@ -27,6 +28,17 @@ def authorized(header):
 
 
 class Handler(BaseHTTPRequestHandler):
+    def parse_request(self):
+        if not super().parse_request():
+            return False
+        try:
+            urllib.parse.urlsplit(self.path)
+        except ValueError:
+            # A target that is not a URL (http://[/) is the client's error: 400, not a dropped connection.
+            self.send_error(400, "malformed request target")
+            return False
+        return True
+
     def log_message(self, fmt, *args):
         pass  # http.server's own line would print the raw request line; ours is below
 

@@ -112,7 +112,15 @@ const router: Middleware = async (ctx) => {
 const pipeline = compose([assignRequestId, accessLog, under('/api/admin/', requireAdmin), router]);
 
 const server = createServer((req, res) => {
-  const ctx: Ctx = { req, res, url: new URL(req.url ?? '/', 'http://localhost'), requestId: '' };
+  let requestUrl: URL;
+  try {
+    requestUrl = new URL(req.url ?? '/', 'http://localhost');
+  } catch {
+    // A target that is not a URL (`//[`) is the client's error: answer 400, never crash on it.
+    res.writeHead(400, { 'Content-Type': 'text/plain; charset=utf-8' }).end('malformed request target\n');
+    return;
+  }
+  const ctx: Ctx = { req, res, url: requestUrl, requestId: '' };
   pipeline(ctx).catch((err) => {
     console.error(JSON.stringify({ level: 'error', request_id: ctx.requestId, error: String(err) }));
     if (!res.headersSent) sendJson(res, 500, { error: 'internal error' });

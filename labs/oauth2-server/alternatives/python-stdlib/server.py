@@ -2,6 +2,7 @@
 # PKCE S256, exact redirect_uri matching, single-use codes, refresh rotation with reuse detection, and
 # opaque access and refresh tokens (secrets.token_urlsafe, stored as SHA-256 hashes). On http.server's
 # ThreadingHTTPServer with its defaults (HTTP/1.0 responses).
+import urllib.parse
 import base64
 import hashlib
 import hmac
@@ -64,6 +65,17 @@ def with_params(uri, values):
 
 
 class Handler(BaseHTTPRequestHandler):
+    def parse_request(self):
+        if not super().parse_request():
+            return False
+        try:
+            urllib.parse.urlsplit(self.path)
+        except ValueError:
+            # A target that is not a URL (http://[/) is the client's error: 400, not a dropped connection.
+            self.send_error(400, "malformed request target")
+            return False
+        return True
+
     def reply(self, status, body=b"", ctype=None, headers=()):
         self.send_response(status)
         if ctype:

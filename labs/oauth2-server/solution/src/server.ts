@@ -295,7 +295,15 @@ function metadata(res: ServerResponse) {
 }
 
 async function handle(req: IncomingMessage, res: ServerResponse) {
-  const url = new URL(req.url ?? '/', ISSUER);
+  let requestUrl: URL;
+  try {
+    requestUrl = new URL(req.url ?? '/', ISSUER);
+  } catch {
+    // A target that is not a URL (`//[`) is the client's error: answer 400, never crash on it.
+    res.writeHead(400, { 'Content-Type': 'text/plain; charset=utf-8' }).end('malformed request target\n');
+    return;
+  }
+  const url = requestUrl;
   const route = `${req.method} ${url.pathname}`;
   if (route === 'GET /.well-known/oauth-authorization-server') return metadata(res);
   if (route === 'GET /jwks.json') return send(res, 200, { keys: [publicJwk] });

@@ -157,7 +157,15 @@ async function leaderboard(res: ServerResponse, url: URL) {
 }
 
 async function handle(req: IncomingMessage, res: ServerResponse) {
-  const url = new URL(req.url ?? '/', 'http://localhost');
+  let requestUrl: URL;
+  try {
+    requestUrl = new URL(req.url ?? '/', 'http://localhost');
+  } catch {
+    // A target that is not a URL (`//[`) is the client's error: answer 400, never crash on it.
+    res.writeHead(400, { 'Content-Type': 'text/plain; charset=utf-8' }).end('malformed request target\n');
+    return;
+  }
+  const url = requestUrl;
   const path = url.pathname;
   let m: RegExpExecArray | null;
   if (path === '/players' && req.method === 'POST') return createPlayer(req, res);

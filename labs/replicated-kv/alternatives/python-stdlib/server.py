@@ -5,6 +5,7 @@ AP: a grow-only counter per name (one count per node, merged by maximum, gossipe
 last-writer-wins register per key stamped by a hybrid logical clock [ms, counter, node].
 Peers are reached only through PEERS, with a timeout on every call.
 """
+import urllib.parse
 import json
 import os
 import sys
@@ -151,6 +152,17 @@ def gossip():
 
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+
+    def parse_request(self):
+        if not super().parse_request():
+            return False
+        try:
+            urllib.parse.urlsplit(self.path)
+        except ValueError:
+            # A target that is not a URL (http://[/) is the client's error: 400, not a dropped connection.
+            self.send_error(400, "malformed request target")
+            return False
+        return True
 
     def log_message(self, fmt, *args):
         pass

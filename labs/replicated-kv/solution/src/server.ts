@@ -7,6 +7,15 @@
 // Nodes reach each other only through PEERS (the grader's proxies).
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 
+/** A path segment, percent-decoded; a malformed escape (`%zz`) is kept as it is instead of throwing. */
+const decodeSegment = (s: string): string => {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    return s;
+  }
+};
+
 const port = Number(process.env.PORT ?? 3000);
 const me = process.env.INSTANCE_ID ?? '1';
 const timeoutMs = Number(process.env.CP_TIMEOUT_MS ?? 500);
@@ -146,8 +155,16 @@ async function readBody(req: IncomingMessage): Promise<string> {
 }
 
 async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-  const url = new URL(req.url ?? '/', 'http://x');
-  const parts = url.pathname.split('/').filter(Boolean).map(decodeURIComponent);
+  let requestUrl: URL;
+  try {
+    requestUrl = new URL(req.url ?? '/', 'http://x');
+  } catch {
+    // A target that is not a URL (`//[`) is the client's error: answer 400, never crash on it.
+    res.writeHead(400, { 'Content-Type': 'text/plain; charset=utf-8' }).end('malformed request target\n');
+    return;
+  }
+  const url = requestUrl;
+  const parts = url.pathname.split('/').filter(Boolean).map(decodeSegment);
   const method = req.method ?? 'GET';
 
   if (parts[0] === 'internal' && parts[1] === 'cp' && parts.length === 3) {

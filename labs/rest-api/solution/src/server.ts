@@ -1,6 +1,15 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 
+/** A path segment, percent-decoded; a malformed escape (`%zz`) is kept as it is instead of throwing. */
+const decodeSegment = (s: string): string => {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    return s;
+  }
+};
+
 const port = Number(process.env.PORT ?? 3000);
 
 interface Todo {
@@ -74,7 +83,15 @@ function validCompleted(value: unknown): boolean {
 }
 
 async function handle(req: IncomingMessage, res: ServerResponse) {
-  const { pathname } = new URL(req.url ?? '/', 'http://localhost');
+  let requestUrl: URL;
+  try {
+    requestUrl = new URL(req.url ?? '/', 'http://localhost');
+  } catch {
+    // A target that is not a URL (`//[`) is the client's error: answer 400, never crash on it.
+    res.writeHead(400, { 'Content-Type': 'text/plain; charset=utf-8' }).end('malformed request target\n');
+    return;
+  }
+  const { pathname } = requestUrl;
   const method = req.method ?? 'GET';
 
   if (pathname === '/todos') {
@@ -94,7 +111,7 @@ async function handle(req: IncomingMessage, res: ServerResponse) {
 
   const match = /^\/todos\/([^/]+)$/.exec(pathname);
   if (match) {
-    const id = decodeURIComponent(match[1]);
+    const id = decodeSegment(match[1]);
     if (!['GET', 'PUT', 'PATCH', 'DELETE'].includes(method)) {
       return sendProblem(res, 405, `${method} is not allowed on a todo.`, { Allow: 'GET, PUT, PATCH, DELETE' });
     }

@@ -155,7 +155,15 @@ async function logout(req: IncomingMessage, res: ServerResponse) {
 }
 
 async function handle(req: IncomingMessage, res: ServerResponse) {
-  const { pathname } = new URL(req.url ?? '/', 'http://localhost');
+  let requestUrl: URL;
+  try {
+    requestUrl = new URL(req.url ?? '/', 'http://localhost');
+  } catch {
+    // A target that is not a URL (`//[`) is the client's error: answer 400, never crash on it.
+    res.writeHead(400, { 'Content-Type': 'text/plain; charset=utf-8' }).end('malformed request target\n');
+    return;
+  }
+  const { pathname } = requestUrl;
   const route = `${req.method} ${pathname}`;
   if (route === 'POST /login') return login(req, res);
   if (route === 'GET /me') return me(req, res);

@@ -1,6 +1,15 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import pg from 'pg';
 
+/** A path segment, percent-decoded; a malformed escape (`%zz`) is kept as it is instead of throwing. */
+const decodeSegment = (s: string): string => {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    return s;
+  }
+};
+
 const port = Number(process.env.PORT ?? 3000);
 const databaseUrl = process.env.DATABASE_URL;
 if (!databaseUrl) {
@@ -92,7 +101,15 @@ async function getTodo(rawId: string, res: ServerResponse) {
 }
 
 async function handle(req: IncomingMessage, res: ServerResponse) {
-  const url = new URL(req.url ?? '/', 'http://localhost');
+  let requestUrl: URL;
+  try {
+    requestUrl = new URL(req.url ?? '/', 'http://localhost');
+  } catch {
+    // A target that is not a URL (`//[`) is the client's error: answer 400, never crash on it.
+    res.writeHead(400, { 'Content-Type': 'text/plain; charset=utf-8' }).end('malformed request target\n');
+    return;
+  }
+  const url = requestUrl;
   if (url.pathname === '/todos') {
     if (req.method === 'POST') return createTodo(req, res);
     if (req.method === 'GET') return listTodos(url, res);
@@ -101,7 +118,7 @@ async function handle(req: IncomingMessage, res: ServerResponse) {
   }
   const one = /^\/todos\/([^/]+)$/.exec(url.pathname);
   if (one) {
-    if (req.method === 'GET') return getTodo(decodeURIComponent(one[1]), res);
+    if (req.method === 'GET') return getTodo(decodeSegment(one[1]), res);
     res.setHeader('Allow', 'GET');
     return sendError(res, 405, `${req.method} is not allowed on ${url.pathname}`);
   }

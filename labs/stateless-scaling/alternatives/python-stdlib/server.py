@@ -4,6 +4,7 @@ State lives in Redis, spoken over a socket with a small RESP client (one connect
 server runs a thread per request). Atomic updates: INCR, and for the rate limit MULTI/INCR/EXPIRE NX/TTL/EXEC.
 Drain on SIGTERM: close the listening socket at once, wait for in-flight requests, then exit.
 """
+import urllib.parse
 import json
 import os
 import re
@@ -90,6 +91,17 @@ inflight_lock = threading.Condition()
 
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+
+    def parse_request(self):
+        if not super().parse_request():
+            return False
+        try:
+            urllib.parse.urlsplit(self.path)
+        except ValueError:
+            # A target that is not a URL (http://[/) is the client's error: 400, not a dropped connection.
+            self.send_error(400, "malformed request target")
+            return False
+        return True
 
     def log_message(self, fmt, *args):
         sys.stdout.write("%s %s\n" % (INSTANCE, fmt % args))

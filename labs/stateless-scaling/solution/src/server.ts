@@ -4,6 +4,15 @@ import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { Redis } from 'ioredis';
 
+/** A path segment, percent-decoded; a malformed escape (`%zz`) is kept as it is instead of throwing. */
+const decodeSegment = (s: string): string => {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    return s;
+  }
+};
+
 const port = Number(process.env.PORT ?? 3000);
 const instance = process.env.INSTANCE_ID ?? '1';
 const users = JSON.parse(process.env.USERS ?? '{}') as Record<string, string>;
@@ -46,7 +55,15 @@ function bearer(req: IncomingMessage): string | undefined {
 const sessionKey = (token: string) => `session:${token}`;
 
 async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-  const url = new URL(req.url ?? '/', 'http://x');
+  let requestUrl: URL;
+  try {
+    requestUrl = new URL(req.url ?? '/', 'http://x');
+  } catch {
+    // A target that is not a URL (`//[`) is the client's error: answer 400, never crash on it.
+    res.writeHead(400, { 'Content-Type': 'text/plain; charset=utf-8' }).end('malformed request target\n');
+    return;
+  }
+  const url = requestUrl;
   const path = url.pathname;
   const method = req.method ?? 'GET';
 
@@ -85,7 +102,7 @@ async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> 
 
   const counter = /^\/counters\/([^/]+)(\/increment)?$/.exec(path);
   if (counter) {
-    const name = decodeURIComponent(counter[1]!);
+    const name = decodeSegment(counter[1]!);
     if (counter[2] && method === 'POST') return json(res, 200, { name, value: await redis.incr(`counter:${name}`) });
     if (!counter[2] && method === 'GET') return json(res, 200, { name, value: Number((await redis.get(`counter:${name}`)) ?? 0) });
   }
@@ -102,7 +119,7 @@ async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> 
 
   const note = /^\/notes\/([^/]+)$/.exec(path);
   if (note) {
-    const key = `note:${decodeURIComponent(note[1]!)}`;
+    const key = `note:${decodeSegment(note[1]!)}`;
     if (method === 'PUT') {
       const body = await readBody(req, MAX_NOTE);
       if (!body) return json(res, 413, { error: 'a note is at most 64 KiB' });

@@ -1,6 +1,15 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import pg from 'pg';
 
+/** A path segment, percent-decoded; a malformed escape (`%zz`) is kept as it is instead of throwing. */
+const decodeSegment = (s: string): string => {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    return s;
+  }
+};
+
 const port = Number(process.env.PORT ?? 3000);
 const databaseUrl = process.env.DATABASE_URL;
 if (!databaseUrl) {
@@ -128,7 +137,15 @@ async function getAccount(id: string, res: ServerResponse) {
 }
 
 async function handle(req: IncomingMessage, res: ServerResponse) {
-  const url = new URL(req.url ?? '/', 'http://localhost');
+  let requestUrl: URL;
+  try {
+    requestUrl = new URL(req.url ?? '/', 'http://localhost');
+  } catch {
+    // A target that is not a URL (`//[`) is the client's error: answer 400, never crash on it.
+    res.writeHead(400, { 'Content-Type': 'text/plain; charset=utf-8' }).end('malformed request target\n');
+    return;
+  }
+  const url = requestUrl;
   if (url.pathname === '/transfers') {
     if (req.method === 'POST') return postTransfer(req, res);
     res.setHeader('Allow', 'POST');
@@ -136,7 +153,7 @@ async function handle(req: IncomingMessage, res: ServerResponse) {
   }
   const account = /^\/accounts\/([^/]+)$/.exec(url.pathname);
   if (account) {
-    if (req.method === 'GET') return getAccount(decodeURIComponent(account[1]), res);
+    if (req.method === 'GET') return getAccount(decodeSegment(account[1]), res);
     res.setHeader('Allow', 'GET');
     return sendJson(res, 405, { error: `${req.method} is not allowed on ${url.pathname}` });
   }

@@ -3,6 +3,7 @@
 # webhook-id (check and apply in one step). Sending: 202 at once, delivery in a background thread with
 # exponential backoff and a fresh timestamp and signature per attempt. On http.server's
 # ThreadingHTTPServer with its defaults (listen backlog 5, HTTP/1.0 responses).
+import urllib.parse
 import base64
 import hashlib
 import hmac
@@ -85,6 +86,17 @@ def deliver(msg_id, body):
 
 
 class Handler(BaseHTTPRequestHandler):
+    def parse_request(self):
+        if not super().parse_request():
+            return False
+        try:
+            urllib.parse.urlsplit(self.path)
+        except ValueError:
+            # A target that is not a URL (http://[/) is the client's error: 400, not a dropped connection.
+            self.send_error(400, "malformed request target")
+            return False
+        return True
+
     def send(self, status, body=None):
         data = b"" if body is None else json.dumps(body).encode()
         self.send_response(status)

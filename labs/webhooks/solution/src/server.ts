@@ -4,6 +4,15 @@ import { createHmac, randomUUID, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 
+/** A path segment, percent-decoded; a malformed escape (`%zz`) is kept as it is instead of throwing. */
+const decodeSegment = (s: string): string => {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    return s;
+  }
+};
+
 const port = Number(process.env.PORT ?? 3000);
 const webhookSecret = process.env.WEBHOOK_SECRET ?? 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw';
 const deliverySecret = process.env.DELIVERY_SECRET ?? 'whsec_plJ3nmyCDGBKInavdOK15jsl';
@@ -168,13 +177,21 @@ function readBody(req: IncomingMessage): Promise<Buffer> {
 }
 
 const server = createServer((req, res) => {
-  const url = new URL(req.url ?? '/', 'http://localhost');
+  let requestUrl: URL;
+  try {
+    requestUrl = new URL(req.url ?? '/', 'http://localhost');
+  } catch {
+    // A target that is not a URL (`//[`) is the client's error: answer 400, never crash on it.
+    res.writeHead(400, { 'Content-Type': 'text/plain; charset=utf-8' }).end('malformed request target\n');
+    return;
+  }
+  const url = requestUrl;
   const account = /^\/accounts\/([^/]+)$/.exec(url.pathname);
   let work: Promise<void> | void;
   if (url.pathname === '/webhooks' && req.method === 'POST') work = receive(req, res);
   else if (url.pathname === '/events' && req.method === 'POST') work = publish(req, res);
   else if (account && req.method === 'GET') {
-    const name = decodeURIComponent(account[1]);
+    const name = decodeSegment(account[1]);
     work = send(res, 200, { account: name, balance: balances.get(name) ?? 0 });
   } else work = send(res, 404, { error: 'no such route' });
   Promise.resolve(work).catch((err) => {

@@ -1,6 +1,15 @@
 import { createServer, type ServerResponse } from 'node:http';
 import { CHANNEL, migrate, pool } from './schema.ts';
 
+/** A path segment, percent-decoded; a malformed escape (`%zz`) is kept as it is instead of throwing. */
+const decodeSegment = (s: string): string => {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    return s;
+  }
+};
+
 await migrate();
 const port = Number(process.env.PORT ?? 3000);
 
@@ -11,7 +20,15 @@ function reply(res: ServerResponse, status: number, body: unknown, headers: Reco
 
 createServer(async (req, res) => {
   try {
-    const url = new URL(req.url ?? '/', 'http://x');
+    let requestUrl: URL;
+    try {
+      requestUrl = new URL(req.url ?? '/', 'http://x');
+    } catch {
+      // A target that is not a URL (`//[`) is the client's error: answer 400, never crash on it.
+      res.writeHead(400, { 'Content-Type': 'text/plain; charset=utf-8' }).end('malformed request target\n');
+      return;
+    }
+    const url = requestUrl;
     if (req.method === 'POST' && url.pathname === '/reports') {
       let body = '';
       for await (const chunk of req) body += chunk;
@@ -40,7 +57,7 @@ createServer(async (req, res) => {
     }
     const m = /^\/reports\/([^/]+)$/.exec(url.pathname);
     if (req.method === 'GET' && m) {
-      const id = decodeURIComponent(m[1]!);
+      const id = decodeSegment(m[1]!);
       if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(id)) return reply(res, 404, { error: 'no such report' });
       const { rows } = await pool.query('SELECT id, state, tries, value, last_error FROM jobs WHERE id = $1', [id]);
       const j = rows[0];

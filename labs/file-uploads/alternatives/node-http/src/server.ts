@@ -6,6 +6,15 @@ import { writeFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { join, resolve } from 'node:path';
 
+/** A path segment, percent-decoded; a malformed escape (`%zz`) is kept as it is instead of throwing. */
+const decodeSegment = (s: string): string => {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    return s;
+  }
+};
+
 const port = Number(process.env.PORT ?? 3000);
 const uploadDir = resolve(process.env.UPLOAD_DIR ?? 'uploads');
 const maxBytes = Number(process.env.MAX_UPLOAD_BYTES ?? 1024 * 1024);
@@ -160,7 +169,15 @@ function handleDownload(res: ServerResponse, user: string, id: string) {
 }
 
 const server = createServer((req, res) => {
-  const url = new URL(req.url ?? '/', 'http://localhost');
+  let requestUrl: URL;
+  try {
+    requestUrl = new URL(req.url ?? '/', 'http://localhost');
+  } catch {
+    // A target that is not a URL (`//[`) is the client's error: answer 400, never crash on it.
+    res.writeHead(400, { 'Content-Type': 'text/plain; charset=utf-8' }).end('malformed request target\n');
+    return;
+  }
+  const url = requestUrl;
   const user = req.headers['x-user'];
   const route = url.pathname === '/files' ? 'upload' : /^\/files\/[^/]+$/.test(url.pathname) ? 'download' : undefined;
   if (!route) return send(res, 404, { error: 'no such route' });
@@ -171,7 +188,7 @@ const server = createServer((req, res) => {
         ? handleUpload(req, res, user)
         : send(res, 405, { error: 'use POST' }, { Allow: 'POST' })
       : req.method === 'GET'
-        ? handleDownload(res, user, decodeURIComponent(url.pathname.slice('/files/'.length)))
+        ? handleDownload(res, user, decodeSegment(url.pathname.slice('/files/'.length)))
         : send(res, 405, { error: 'use GET' }, { Allow: 'GET' });
   Promise.resolve(work).catch((err) => {
     console.error(err);

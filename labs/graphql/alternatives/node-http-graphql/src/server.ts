@@ -304,7 +304,15 @@ async function serve(req: IncomingMessage, res: ServerResponse, url: URL) {
 }
 
 createServer((req, res) => {
-  const url = new URL(req.url ?? '/', 'http://x');
+  let requestUrl: URL;
+  try {
+    requestUrl = new URL(req.url ?? '/', 'http://x');
+  } catch {
+    // A target that is not a URL (`//[`) is the client's error: answer 400, never crash on it.
+    res.writeHead(400, { 'Content-Type': 'text/plain; charset=utf-8' }).end('malformed request target\n');
+    return;
+  }
+  const url = requestUrl;
   if (url.pathname !== '/graphql') return reply(res, 404, 'application/json', { error: 'no such route' });
   serve(req, res, url).catch((err) => {
     console.error(err);

@@ -102,7 +102,15 @@ async function handle(req: IncomingMessage, res: ServerResponse, url: URL): Prom
 }
 
 const server = createServer((req, res) => {
-  const url = new URL(req.url ?? '/', 'http://localhost');
+  let requestUrl: URL;
+  try {
+    requestUrl = new URL(req.url ?? '/', 'http://localhost');
+  } catch {
+    // A target that is not a URL (`//[`) is the client's error: answer 400, never crash on it.
+    res.writeHead(400, { 'Content-Type': 'text/plain; charset=utf-8' }).end('malformed request target\n');
+    return;
+  }
+  const url = requestUrl;
   if (url.pathname !== '/graphql') return send(res, 404, 'application/json', { error: 'not found: the endpoint is /graphql' });
   handle(req, res, url).catch((err) => {
     console.error(err);

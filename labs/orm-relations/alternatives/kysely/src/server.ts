@@ -73,7 +73,15 @@ const author = (column: 'posts.author_id' | 'comments.author_id') =>
   jsonObjectFrom(db.selectFrom('users').select(['users.id', 'users.name']).whereRef('users.id', '=', column)).$notNull().as('author');
 
 async function route(req: IncomingMessage, res: ServerResponse): Promise<void> {
-  const url = new URL(req.url ?? '/', 'http://x');
+  let requestUrl: URL;
+  try {
+    requestUrl = new URL(req.url ?? '/', 'http://x');
+  } catch {
+    // A target that is not a URL (`//[`) is the client's error: answer 400, never crash on it.
+    res.writeHead(400, { 'Content-Type': 'text/plain; charset=utf-8' }).end('malformed request target\n');
+    return;
+  }
+  const url = requestUrl;
   const parts = url.pathname.split('/').filter(Boolean);
   if (req.method === 'POST' && url.pathname === '/users') {
     const b = await json(req);

@@ -72,7 +72,15 @@ function problem(res: ServerResponse, status: number, title: string, detail: str
 }
 
 async function handle(req: IncomingMessage, res: ServerResponse) {
-  const { pathname } = new URL(req.url ?? '/', 'http://localhost');
+  let requestUrl: URL;
+  try {
+    requestUrl = new URL(req.url ?? '/', 'http://localhost');
+  } catch {
+    // A target that is not a URL (`//[`) is the client's error: answer 400, never crash on it.
+    res.writeHead(400, { 'Content-Type': 'text/plain; charset=utf-8' }).end('malformed request target\n');
+    return;
+  }
+  const { pathname } = requestUrl;
   if (pathname !== '/api/quote') return problem(res, 404, 'Not Found', `No route for ${pathname}.`);
   if (req.method !== 'GET') return problem(res, 405, 'Method Not Allowed', 'Use GET.', { Allow: 'GET' });
 
