@@ -26,7 +26,7 @@ export { HostedByEnv } from './probe/hosted-by-env.ts';
 export { WsProbe, WsClient, rawFrame, type WsConnectOptions, type WsMessage, type WsClose, type WsRefusal, type RawAnswer } from './probe/ws.ts';
 export { SseProbe, SseClient, type SseEvent, type SseOpenOptions } from './probe/sse.ts';
 export { HARD, boundaries, sized, mixHard, centsOf } from './hard-inputs.ts';
-export { Backend, BackendPool, BackendsByEnv, hostBackends, type Behaviour, type BackendRequest, type HostBackendsOptions } from './probe/backends.ts';
+export { Backend, BackendPool, BackendsByEnv, hostBackends, type Behaviour, type BackendRequest, type BackendWebSocket, type HostBackendsOptions, type UpgradeBehaviour } from './probe/backends.ts';
 export { History, linearizable, readYourWrites, describeOps, type Op, type LinearizabilityResult } from './history/history.ts';
 export { pgInsight, waitForPeak, LOCK_WAITERS_SQL, planNodes, tableAccess, usesIndexOn, seqScanOn, describePlan, GRADER_ROLE, type PgInsight, type Statement, type PlanNode, type IndexInfo, type TableAccess } from './services/pg-insight.ts';
 export type { PgTemplate } from './services/postgres.ts';

@@ -8,9 +8,17 @@
 //   const backends = new BackendsByEnv('BACKEND_URLS');
 //   env: { BACKEND_URLS: { value: (r, run) => backends.host(run, ['a', 'b', 'c']) } }
 //   const pool = backends.of(ctx); pool.reset(); pool.get('b').behave({ kind: 'status', status: 503 });
+//
+// WebSocket upgrades (Connection: Upgrade, Upgrade: websocket) are accepted too, scriptable with onUpgrade:
+//   pool.get('b').onUpgrade({ kind: 'accept', protocol: 'chat.v2', onSocket: (ws, req) => ws.send('hi') });
+//   pool.get('b').onUpgrade({ kind: 'refuse', status: 403, body: 'no' });
+// Each upgrade request is recorded in `requests` (upgrade: true); `webSockets` lists the accepted connections
+// with when they closed, so a check can see a proxy close (or leak) its upstream side. `ws` is loaded on the
+// first upgrade only: labs whose backends never see one do not pay for it.
 import { createHash } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, STATUS_CODES, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
+import type { WebSocket, WebSocketServer } from 'ws';
 import { freePort } from '../runtime/ports.ts';
 import { ByEnvValue } from './hosted-by-env.ts';
 import type { EnvContext } from '../types.ts';
@@ -29,6 +37,34 @@ export type Behaviour =
   | { kind: 'hang' }
   /** Anything else: the request as recorded (body complete) and the response. */
   | { kind: 'custom'; handle: (req: BackendRequest, res: ServerResponse) => void | Promise<void> };
+
+/** What a backend does with the next WebSocket upgrade requests (the default: accept, and echo). */
+export type UpgradeBehaviour =
+  /**
+   * 101 Switching Protocols. `protocol`: the subprotocol chosen when the client offers it (none otherwise).
+   * `onSocket` gets the open connection; without it the backend echoes each text message as
+   * `<backend name>: <text>` and each binary message as it is.
+   */
+  | { kind: 'accept'; protocol?: string; onSocket?: (ws: WebSocket, recorded: BackendRequest) => void }
+  /** A plain HTTP answer instead of the 101 (`Connection: close`), then the connection ends. */
+  | { kind: 'refuse'; status: number; body?: string; headers?: Record<string, string> };
+
+/** An accepted WebSocket connection and when it closed (undefined while open). */
+export interface BackendWebSocket {
+  ws: WebSocket;
+  request: BackendRequest;
+  /** The subprotocol the backend chose ('' for none). */
+  protocol: string;
+  openedAt: number;
+  closedAt?: number;
+  /** The close code and reason the backend saw (1006: the TCP connection ended without a close frame). */
+  closeCode?: number;
+  closeReason?: string;
+}
+
+// `ws` is loaded on the first upgrade: labs whose backends never see one never pay for it.
+let wsServerClass: Promise<typeof WebSocketServer> | undefined;
+const loadWsServer = () => (wsServerClass ??= import('ws').then((m) => (m as unknown as { WebSocketServer: typeof WebSocketServer }).WebSocketServer));
 
 export interface BackendRequest {
   backend: string;
@@ -52,6 +88,8 @@ export interface BackendRequest {
   at: number;
   firstBodyByteAt?: number;
   endedAt?: number;
+  /** A WebSocket upgrade request (Connection: Upgrade and an Upgrade header): no body, answered by `onUpgrade`. */
+  upgrade?: boolean;
 }
 
 const HEAD_KEEP = 64 * 1024;
@@ -59,6 +97,11 @@ const HEAD_KEEP = 64 * 1024;
 export class Backend {
   readonly requests: BackendRequest[] = [];
   private behaviour: Behaviour = { kind: 'echo' };
+  private upgradeBehaviour: UpgradeBehaviour = { kind: 'accept' };
+  /** Every WebSocket connection accepted since the last reset, open or closed. */
+  readonly webSockets: BackendWebSocket[] = [];
+  /** Upgraded TCP connections (their sockets left the HTTP server), destroyed on reset/stop. */
+  private readonly upgraded = new Set<Socket>();
   private healthy = true;
   private server?: Server;
   private readonly sockets = new Set<Socket>();
@@ -102,6 +145,18 @@ export class Backend {
     return this;
   }
 
+  /** What the next WebSocket upgrade requests get (until reset: accept and echo). */
+  onUpgrade(b: UpgradeBehaviour): this {
+    this.upgradeBehaviour = b;
+    if (b.kind === 'accept') void loadWsServer(); // loaded before the first upgrade arrives
+    return this;
+  }
+
+  /** WebSocket connections accepted and not closed yet. */
+  get openWebSockets(): number {
+    return this.webSockets.filter((w) => w.closedAt === undefined).length;
+  }
+
   /** What `healthPath` answers: 200 while healthy, 503 when not. */
   setHealthy(healthy: boolean): this {
     this.healthy = healthy;
@@ -119,6 +174,7 @@ export class Backend {
       s.on('close', () => this.sockets.delete(s));
     });
     server.on('clientError', (_err, s) => s.destroy());
+    server.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => this.onUpgradeRequest(req, socket, head));
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(this.port, this.bind, () => {
@@ -135,6 +191,7 @@ export class Backend {
     this.server = undefined;
     for (const r of this.held) r.destroy();
     this.held.clear();
+    this.dropUpgraded();
     for (const s of this.sockets) s.destroy();
     if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
   }
@@ -142,12 +199,88 @@ export class Backend {
   /** Back to answering the echo, healthy, listening, with no requests recorded. */
   async reset(): Promise<void> {
     this.behaviour = { kind: 'echo' };
+    this.upgradeBehaviour = { kind: 'accept' };
     this.healthy = true;
     for (const r of this.held) r.destroy();
     this.held.clear();
+    this.dropUpgraded();
+    this.webSockets.length = 0;
     this.requests.length = 0;
     this.healthProbes = [];
     await this.start();
+  }
+
+  private dropUpgraded(): void {
+    for (const s of this.upgraded) s.destroy();
+    this.upgraded.clear();
+  }
+
+  /** A WebSocket upgrade: recorded like any request, then accepted (101) or refused as `onUpgrade` says. */
+  private onUpgradeRequest(req: IncomingMessage, socket: Socket, head: Buffer): void {
+    const s = socket as Socket & { backendConnection?: number };
+    const recorded: BackendRequest = {
+      backend: this.name,
+      method: req.method ?? 'GET',
+      path: req.url ?? '/',
+      rawHeaders: [...req.rawHeaders],
+      headers: req.headers,
+      httpVersion: req.httpVersion,
+      bodyBytes: 0,
+      bodySha256: createHash('sha256').digest('hex'),
+      bodyHead: Buffer.alloc(0),
+      connection: s.backendConnection ?? 0,
+      remoteAddress: s.remoteAddress ?? '',
+      remotePort: s.remotePort ?? 0,
+      at: this.now(),
+      endedAt: this.now(),
+      upgrade: true,
+    };
+    this.requests.push(recorded);
+    this.upgraded.add(socket);
+    socket.on('close', () => this.upgraded.delete(socket));
+    socket.on('error', () => socket.destroy());
+    const b = this.upgradeBehaviour;
+    if (b.kind === 'refuse') {
+      const body = b.body ?? `backend ${this.name} refuses the upgrade with ${b.status}\n`;
+      const headers: Record<string, string> = { 'Content-Type': 'text/plain; charset=utf-8', 'Content-Length': String(Buffer.byteLength(body)), 'X-Backend': this.name, ...b.headers, Connection: 'close' };
+      const lines = [`HTTP/1.1 ${b.status} ${STATUS_CODES[b.status] ?? 'Status'}`, ...Object.entries(headers).map(([k, v]) => `${k}: ${v}`)];
+      socket.end(`${lines.join('\r\n')}\r\n\r\n${body}`);
+      return;
+    }
+    // The socket left the HTTP server with no 'data' listener: hold its bytes until ws takes it over.
+    socket.pause();
+    loadWsServer()
+      .then((WebSocketServerClass) => {
+        if (socket.destroyed) return;
+        const wanted = b.protocol;
+        const wss = new WebSocketServerClass({
+          noServer: true,
+          clientTracking: false,
+          perMessageDeflate: false,
+          maxPayload: 64 * 1024 * 1024,
+          handleProtocols: (offered: Set<string>) => (wanted !== undefined && offered.has(wanted) ? wanted : false),
+        });
+        wss.handleUpgrade(req, socket, head, (ws) => {
+          const entry: BackendWebSocket = { ws, request: recorded, protocol: ws.protocol, openedAt: this.now() };
+          this.webSockets.push(entry);
+          ws.on('error', () => {});
+          ws.on('close', (code, reason) => {
+            entry.closedAt = this.now();
+            entry.closeCode = code;
+            entry.closeReason = reason.toString('utf8');
+          });
+          if (b.onSocket) b.onSocket(ws, recorded);
+          else {
+            ws.on('message', (data, isBinary) => {
+              const bytes = Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data as Buffer);
+              if (isBinary) ws.send(bytes, { binary: true });
+              else ws.send(`${this.name}: ${bytes.toString('utf8')}`);
+            });
+          }
+        });
+        socket.resume();
+      })
+      .catch(() => socket.destroy());
   }
 
   private now(): number {

@@ -46,6 +46,8 @@ export interface WsMessage {
   binary: boolean;
   /** The text parsed as JSON, or undefined when it is not JSON. */
   json: any;
+  /** A binary message's bytes (undefined for text). */
+  bytes?: Buffer;
 }
 
 export interface WsClose {
@@ -83,6 +85,8 @@ export class WsClient {
   received = 0;
   /** How many pings the server sent. */
   pings = 0;
+  /** The headers of the server's 101 answer (lower-cased names), when the probe saw it. */
+  upgradeHeaders: IncomingMessage['headers'] = {};
 
   constructor(
     private readonly ws: WebSocket,
@@ -95,16 +99,17 @@ export class WsClient {
     this.url = url;
     this.record('!', 'connected (101 Switching Protocols)');
     ws.on('message', (data, isBinary) => {
-      const text = Array.isArray(data) ? Buffer.concat(data).toString('utf8') : Buffer.from(data as ArrayBuffer).toString('utf8');
+      const buf = Array.isArray(data) ? Buffer.concat(data) : Buffer.isBuffer(data) ? data : Buffer.from(data as ArrayBuffer);
+      const text = buf.toString('utf8');
       let json: unknown;
       try {
         json = isBinary ? undefined : JSON.parse(text);
       } catch {
         json = undefined;
       }
-      const m: WsMessage = { at: this.probe.now(), text, binary: isBinary, json };
+      const m: WsMessage = { at: this.probe.now(), text, binary: isBinary, json, ...(isBinary ? { bytes: buf } : {}) };
       this.received++;
-      this.record('<', `${isBinary ? '[binary] ' : ''}${text}`);
+      this.record('<', isBinary && buf.length > PREVIEW ? `[binary, ${buf.length} bytes]` : `${isBinary ? '[binary] ' : ''}${text}`);
       this.inbox.push(m);
     });
     ws.on('ping', (data) => {
@@ -165,6 +170,18 @@ export class WsClient {
 
   get closed(): WsClose | undefined {
     return this.closeInfo;
+  }
+
+  /** The subprotocol the server chose ('' for none). */
+  get protocol(): string {
+    return this.ws.protocol;
+  }
+
+  /** Sends a binary message. */
+  sendBinary(data: Buffer, what = `${data.length} bytes`): void {
+    this.record('>', `[binary ${what}]`);
+    if (this.ws.readyState !== OPEN) this.fail(`${this.name} could not send: the connection is already closed (${this.describeClose()}).`);
+    this.ws.send(data, { binary: true });
   }
 
   /** Sends text (an object is sent as JSON). */
@@ -340,12 +357,14 @@ export class WsProbe {
       };
       this.signal?.addEventListener('abort', onAbort, { once: true });
       const done = () => this.signal?.removeEventListener('abort', onAbort);
-      ws.once('upgrade', () => {
-        /* the 101 arrived; 'open' follows */
+      let upgradeHeaders: IncomingMessage['headers'] = {};
+      ws.once('upgrade', (res: IncomingMessage) => {
+        upgradeHeaders = res.headers; // the 101 arrived; 'open' follows
       });
       ws.once('open', () => {
         done();
         const client = new WsClient(ws, this, headers, name, url);
+        client.upgradeHeaders = upgradeHeaders;
         this.clients.push(client);
         resolve(client);
       });

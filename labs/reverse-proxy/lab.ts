@@ -15,6 +15,8 @@ import {
   type RawRequestOptions,
   type RawResponse,
   seededBytes,
+  type WsClient,
+  type WsConnectOptions,
 } from '../../grader/index.ts';
 
 // --- the backends the grader hosts, and the routes to them --------------------------------------------
@@ -222,6 +224,49 @@ function write(req: ClientRequest, chunk: Buffer): Promise<void> {
 
 const mb = (n: number) => `${(n / MB).toFixed(1)} MB`;
 
+// --- WebSocket helpers --------------------------------------------------------------------------------
+
+/** Within how long the proxy closes one side of a tunnel after the other closed (README), and the grader's slack. */
+const CLOSE_BOUND = 2000;
+const CLOSE_SLACK = 1000;
+
+/** What the backend saw on one upgraded connection. */
+interface Tunnel {
+  path: string;
+  texts: string[];
+  /** SHA-256 of each binary message. */
+  binaries: string[];
+}
+
+/** A ctx.ws client through the proxy; a refused handshake names what the backends saw (a plain GET: Upgrade stripped). */
+async function wsConnect(ctx: CheckContext, routes: Routes, path: string, options: WsConnectOptions): Promise<WsClient> {
+  try {
+    return await ctx.ws.connect(path, { timeoutMs: 8000, ...options });
+  } catch (err) {
+    if (!(err instanceof CheckFailure)) throw err;
+    const got = routes.pool.requests().filter((r) => r.path === path);
+    const plain = got.find((r) => !r.upgrade);
+    const cause = plain
+      ? ` The backend received a plain ${plain.method} ${plain.path} without Upgrade: websocket / Connection: Upgrade, and answered it like any request: your proxy stripped them as hop-by-hop headers. An upgrade is the one exception: forward them (Node: handle the server's 'upgrade' event, which plain request handlers never see).`
+      : got.length
+        ? ` The backend received the upgrade request and answered 101 Switching Protocols: your proxy did not pass that answer on.`
+        : ` No backend received the handshake (${whoGot(routes)}).`;
+    throw new CheckFailure({ ...err.details, message: `${err.details.message}${cause}` });
+  }
+}
+
+/** Adds the likely cause to a probe's failure. */
+async function explained<T>(p: Promise<T>, cause: string): Promise<T> {
+  try {
+    return await p;
+  } catch (err) {
+    if (err instanceof CheckFailure) throw new CheckFailure({ ...err.details, message: `${err.details.message} ${cause}` });
+    throw err;
+  }
+}
+
+const randomKey = (r: Random) => Buffer.from(r.string(16)).toString('base64');
+
 // --- the lab ------------------------------------------------------------------------------------------
 
 export default defineLab(
@@ -230,9 +275,9 @@ export default defineLab(
     title: 'Reverse proxy: routing, forwarded headers, streaming and upstream failures',
     track: 'scaling',
     summary:
-      'A reverse proxy in front of backends the grader hosts: longest-prefix routing, X-Forwarded-For/-Proto/-Host and Forwarded, hop-by-hop headers stripped both ways, 50 MB bodies streamed with bounded memory, 504 on a hanging backend, 502 on a refused one, path traversal refused.',
+      'A reverse proxy in front of backends the grader hosts: longest-prefix routing, X-Forwarded-For/-Proto/-Host and Forwarded, hop-by-hop headers stripped both ways, 50 MB bodies streamed with bounded memory, 504 on a hanging backend, 502 on a refused one, path traversal refused, WebSocket upgrades tunnelled both ways with closes propagated.',
     difficulty: 'intermediate',
-    estimatedMinutes: 120,
+    estimatedMinutes: 150,
     questions: [21],
     env: {
       ROUTES: {
@@ -791,6 +836,10 @@ export default defineLab(
             kind: 'custom',
             handle: (req, res: ServerResponse) => {
               if (req.path.includes('/stuck-')) {
+                // Headers at once, then the body hangs: the proxy's header timeout (UPSTREAM_TIMEOUT_MS) does not
+                // end this request, so how long it hangs is the grader's choice, not a race with that timeout.
+                res.writeHead(200, { 'Content-Type': 'text/plain', 'X-Backend': outer.backend.name });
+                res.write('the rest comes later\n');
                 held.push(res);
                 return;
               }
@@ -800,22 +849,29 @@ export default defineLab(
           });
           const stuckPath = `${outer.prefix}stuck-${ctx.random.string(6)}`;
           let stuckDone = false;
-          const stuck = send(ctx, { path: stuckPath, timeoutMs: timeoutOf(ctx) + 8000 }).finally(() => (stuckDone = true));
+          let release: NodeJS.Timeout | undefined;
+          const HOLD_MS = 4000;
+          const stuck = send(ctx, { path: stuckPath, timeoutMs: HOLD_MS + 10_000 }).finally(() => (stuckDone = true));
           stuck.catch(() => {});
           try {
             const arrived = await waitUntil(() => outer.backend.requests.length > 0, 5000, ctx.signal);
             check(arrived, `GET ${stuckPath} must reach the backend of ${outer.prefix}: nothing arrived within 5 s.`, { received: whoGot(routes) });
             const paths = [`${outer.prefix}fast-${ctx.random.string(6)}`, `${other.prefix}fast-${ctx.random.string(6)}`];
+            // The hanging response ends after HOLD_MS: a proxy that queues the other requests behind it answers them after that.
+            release = setTimeout(() => {
+              for (const r of held) r.end('done\n');
+            }, HOLD_MS);
             const answers = await Promise.all(paths.map((p) => send(ctx, { path: p, timeoutMs: timeoutOf(ctx) + 8000 }).then((a) => ({ a, whileStuck: !stuckDone }))));
             for (const [i, { a, whileStuck }] of answers.entries()) {
               expectStatus(a, 200, `GET ${paths[i]}: the backend answered 200 at once, so must your proxy.`);
-              check(whileStuck, `GET ${paths[i]} was answered only after the hanging GET ${stuckPath} had ended (after ${a.ms} ms): your proxy handles one request at a time, or one connection per backend at a time. A hanging backend request must not hold up the others.`, {
+              check(whileStuck, `GET ${paths[i]} was answered only after the hanging GET ${stuckPath} had ended (after ${a.ms} ms; it hung for ${HOLD_MS / 1000} s): your proxy handles one request at a time, or one connection per backend at a time. A hanging backend request must not hold up the others.`, {
                 expected: `200 for GET ${paths[i]} while GET ${stuckPath} still hangs`,
                 received: `200 only after GET ${stuckPath} ended`,
                 answer: a,
               });
             }
           } finally {
+            clearTimeout(release);
             for (const r of held) r.destroy();
             await stuck.catch(() => undefined);
           }
@@ -889,6 +945,206 @@ export default defineLab(
               received: `HTTP ${a.status}; ${whoGot(routes)}`,
               answer: a,
             });
+          }
+        },
+      },
+      {
+        id: 'websocket-upgrade',
+        title: 'A WebSocket upgrade reaches its backend with Upgrade/Connection kept; messages flow both ways unchanged; closes propagate; a refusal reaches the client',
+        hint: "Handle the upgrade apart from plain requests (Node: the server's 'upgrade' event; Python: a raw socket to the backend): forward the handshake with Connection: Upgrade and Upgrade: websocket added back, relay the backend's 101, then copy bytes both ways (client.pipe(upstream).pipe(client)) and destroy one side when the other closes or fails. A non-101 answer is a plain response: pass it on.",
+        timeoutMs: 45_000,
+        async run(ctx) {
+          const routes = await setup(ctx);
+          const { outer, inner, other } = routes;
+          const nonce = ctx.random.string(8);
+          const offered = [`chat.v1-${ctx.random.word(3, 5)}`, `chat.v2-${ctx.random.word(3, 5)}`];
+          const chosen = offered[1];
+          const closeCode = 4000 + ctx.random.int(1, 899);
+          const closeReason = `bye ${ctx.random.word(4, 7)}`;
+          const closeCommand = `close ${nonce}`;
+          let closeSentAt = 0;
+          // The backend of the longest prefix: says hello unprompted, echoes text with its tunnel's path, sends
+          // binary back as it is, and closes with closeCode when asked.
+          const tunnels: Tunnel[] = [];
+          inner.backend.onUpgrade({
+            kind: 'accept',
+            protocol: chosen,
+            onSocket: (ws, rec) => {
+              const t: Tunnel = { path: rec.path, texts: [], binaries: [] };
+              tunnels.push(t);
+              ws.on('message', (data, isBinary) => {
+                const buf = Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data as Buffer);
+                if (isBinary) {
+                  t.binaries.push(createHash('sha256').update(buf).digest('hex'));
+                  ws.send(buf, { binary: true });
+                  return;
+                }
+                const text = buf.toString('utf8');
+                t.texts.push(text);
+                if (text === closeCommand) {
+                  closeSentAt = performance.now();
+                  ws.close(closeCode, closeReason);
+                } else ws.send(`${rec.path} echo: ${text}`);
+              });
+              ws.send(`hello ${rec.path}`);
+            },
+          });
+
+          // 1. The handshake, through the longest prefix, with a subprotocol and an X-Forwarded-For chain.
+          const pathA = `${inner.prefix}live/${nonce}?room=a&t=%7E1`;
+          const clientXff = `203.0.113.${ipSeg(ctx.random)}`;
+          const requestId = ctx.random.string(12);
+          const a: WsClient = await wsConnect(ctx, routes, pathA, { protocols: offered, headers: { 'X-Forwarded-For': clientXff, 'X-Request-Id': requestId }, name: 'client A' });
+          const rec = inner.backend.requests.find((r) => r.upgrade);
+          if (!rec || routes.pool.requests().length !== 1) {
+            a.fail(`The WebSocket handshake on ${pathA} must reach exactly one backend, the one of the longest prefix ${inner.prefix}, as an upgrade request; ${whoGot(routes)}.`, { expected: `one upgrade request at ${inner.backend.url}`, received: whoGot(routes) });
+          }
+          const shown = showRequest(rec);
+          const upgradeTokens = list(joined(rec.rawHeaders, 'upgrade')?.toLowerCase());
+          const connectionTokens = list(joined(rec.rawHeaders, 'connection')?.toLowerCase());
+          if (!upgradeTokens.includes('websocket') || !connectionTokens.includes('upgrade')) {
+            a.fail(`The backend must receive the handshake with Upgrade: websocket and Connection: Upgrade: they are hop-by-hop, but an upgrade is the one exception (without them the backend sees a plain GET).`, { expected: 'Upgrade: websocket\nConnection: Upgrade', received: shown });
+          }
+          check(rec.path === pathA, `The handshake's request target must reach the backend byte-for-byte, like any request.`, { expected: `GET ${pathA}`, received: `${rec.method} ${rec.path}` });
+          const key = joined(rec.rawHeaders, 'sec-websocket-key') ?? '';
+          const accept = createHash('sha1').update(`${key}258EAFA5-E914-47DA-95CA-C5AB0DC85B11`).digest('base64');
+          const clientAccept = String(a.upgradeHeaders['sec-websocket-accept'] ?? '');
+          if (!key || clientAccept !== accept) {
+            a.fail(`Sec-WebSocket-Key must reach the backend as the client sent it, and the backend's Sec-WebSocket-Accept must reach the client unchanged (the client checks one against the other).`, { expected: `Sec-WebSocket-Accept: ${accept} (from the key the backend received)`, received: `the backend received Sec-WebSocket-Key: ${key || '(absent)'}; the client received Sec-WebSocket-Accept: ${clientAccept || '(absent)'}` });
+          }
+          const gotProtocols = list(joined(rec.rawHeaders, 'sec-websocket-protocol'));
+          if (gotProtocols.join(',') !== offered.join(',') || joined(rec.rawHeaders, 'sec-websocket-version') !== '13' || joined(rec.rawHeaders, 'x-request-id') !== requestId) {
+            a.fail(`The handshake's end-to-end headers (Sec-WebSocket-Protocol, Sec-WebSocket-Version, X-Request-Id...) must reach the backend unchanged.`, { expected: `Sec-WebSocket-Protocol: ${offered.join(',')}\nSec-WebSocket-Version: 13\nX-Request-Id: ${requestId}`, received: shown });
+          }
+          if (a.protocol !== chosen) {
+            a.fail(`The client offered the subprotocols ${offered.join(', ')} and the backend chose ${chosen}: its 101 answer, Sec-WebSocket-Protocol included, must reach the client.`, { expected: `Sec-WebSocket-Protocol: ${chosen} in the 101`, received: `Sec-WebSocket-Protocol: ${a.protocol || '(absent)'}` });
+          }
+          const xff = list(joined(rec.rawHeaders, 'x-forwarded-for'));
+          if (xff.length !== 2 || xff[0] !== clientXff || isIP(xff[1]) === 0) {
+            a.fail(`An upgrade request gets the same forwarded headers as any request: the client sent X-Forwarded-For: ${clientXff}, so the backend must receive ${clientXff}, followed by the peer's address.`, { expected: `X-Forwarded-For: ${clientXff}, 127.0.0.1`, received: `X-Forwarded-For: ${joined(rec.rawHeaders, 'x-forwarded-for') ?? '(absent)'}` });
+          }
+
+          // 2. A message the backend sends unprompted: a proxy that only relays request and answer misses it.
+          const hello = await a.nextMatching((m) => m.text === `hello ${pathA}`, 3000);
+          if (!hello) {
+            const probe = `probe ${nonce}`;
+            a.send(probe);
+            const arrived = await waitUntil(() => tunnels.some((t) => t.texts.includes(probe)), 1500, ctx.signal);
+            a.fail(
+              arrived
+                ? `Right after the handshake the backend sent "hello ${pathA}" without being asked, and it never reached the client, while the client's own message did reach the backend: your proxy copies bytes from the client to the backend only. Copy the backend's bytes to the client too (upstream.pipe(client)).`
+                : `Right after the handshake the backend sent "hello ${pathA}" without being asked; it never reached the client, and a message the client sent never reached the backend: after the 101, your proxy copies no bytes at all. Copy both ways, for as long as the connection lasts (client.pipe(upstream).pipe(client)).`,
+              { expected: `the message "hello ${pathA}" within 3 s`, received: arrived ? 'only the client -> backend direction works' : 'nothing either way' },
+            );
+          }
+
+          // 3. Text and a binary message bigger than any socket buffer, both ways, unchanged.
+          const text = `text ${nonce} café ✓ "quoted" \u{1F600}`;
+          a.send(text);
+          const echo = await a.nextMatching((m) => m.text === `${pathA} echo: ${text}`, 4000);
+          if (!echo) a.fail(`The client sent a text message; the backend echoes it back, and the echo must reach the client unchanged.`, { expected: `"${pathA} echo: ${text}"`, received: tunnels[0]?.texts.includes(text) ? 'the backend received the message and echoed it; nothing came back' : 'the backend never received the message' });
+          const bin = seededBytes(ctx.random, ctx.random.int(190_000, 230_000));
+          const binSha = createHash('sha256').update(bin).digest('hex');
+          a.sendBinary(bin);
+          const binBack = await a.nextMatching((m) => m.binary, 8000);
+          const backendSha = tunnels[0]?.binaries[0];
+          const backSha = binBack?.bytes ? createHash('sha256').update(binBack.bytes).digest('hex') : undefined;
+          if (backendSha !== binSha || backSha !== binSha) {
+            a.fail(`A ${bin.length}-byte binary message (bigger than a socket buffer: it crosses in many pieces) must reach the backend and come back byte-for-byte.`, {
+              expected: `${bin.length} bytes, sha256 ${binSha}, both ways`,
+              received: `the backend received ${backendSha ? `sha256 ${backendSha}` : 'nothing'}; the client got back ${binBack?.bytes ? `${binBack.bytes.length} bytes, sha256 ${backSha}` : 'nothing'}`,
+            });
+          }
+
+          // 4. A second tunnel at the same time: each client gets its own messages only.
+          const pathB = `${inner.prefix}live/${nonce}-b`;
+          const b: WsClient = await wsConnect(ctx, routes, pathB, { name: 'client B' });
+          const helloB = await b.nextMatching((m) => m.text === `hello ${pathB}`, 4000);
+          if (!helloB) b.fail(`The second connection's backend said "hello ${pathB}" unprompted, and it did not reach client B.`, { expected: `"hello ${pathB}"` });
+          const tagA = `which A ${ctx.random.string(6)}`;
+          const tagB = `which B ${ctx.random.string(6)}`;
+          a.send(tagA);
+          b.send(tagB);
+          for (const [c, path, tag] of [[a, pathA, tagA], [b, pathB, tagB]] as const) {
+            const own = await c.nextMatching((m) => m.text === `${path} echo: ${tag}`, 4000);
+            if (!own) c.fail(`With two WebSocket connections open through your proxy, ${c.name} sent "${tag}" and must get its own echo back.`, { expected: `"${path} echo: ${tag}"` });
+          }
+          for (const [c, otherPath] of [[a, pathB], [b, pathA]] as const) {
+            const stray = c.take().filter((m) => String(m).includes(otherPath));
+            if (stray.length) c.fail(`${c.name} received a message of the other connection's tunnel: each upgraded connection must be copied to its own backend connection only.`, { expected: 'only its own messages', received: String(stray[0]) });
+          }
+
+          // 5. Plain HTTP keeps being served while the tunnels are open.
+          const plainPath = `${other.prefix}during-ws/${nonce}`;
+          const plain = await send(ctx, { path: plainPath, timeoutMs: 8000 });
+          check(plain.status === 200 && other.backend.requests.length === 1, `GET ${plainPath} must be answered while two WebSocket connections are open through your proxy (a tunnel holds its own connection, not the whole proxy).`, { expected: 'HTTP 200 from the backend', received: `HTTP ${plain.status}; ${whoGot(routes)}`, answer: plain });
+
+          // 6. The backend closes: the client gets the close code and its connection ends soon after.
+          a.send(closeCommand);
+          const closed = await a.waitClosed(CLOSE_BOUND + CLOSE_SLACK);
+          const closeMs = closeSentAt ? Math.round(performance.now() - closeSentAt) : undefined;
+          if (!closed) {
+            const gotFrame = !a.open;
+            a.fail(
+              gotFrame
+                ? `The backend closed its WebSocket (close ${closeCode}) and then its TCP connection; the close frame reached the client, but your proxy never closed the client's connection, so the client waits for it forever. When the backend's connection ends, end the client's (pipe does it; with { end: false } or a bare 'data' handler you must do it yourself).`
+                : `The backend closed its WebSocket with code ${closeCode}; the close frame never reached the client.`,
+              { expected: `close ${closeCode} "${closeReason}", then the connection ends within ${CLOSE_BOUND / 1000} s`, received: `still ${gotFrame ? 'connected (close frame received)' : 'open'} after ${CLOSE_BOUND + CLOSE_SLACK} ms` },
+            );
+          }
+          if (closed.abrupt || closed.code !== closeCode || closed.reason !== closeReason) {
+            a.fail(`The backend closed its WebSocket with code ${closeCode} and reason "${closeReason}": the client must receive that close frame unchanged.`, { expected: `close ${closeCode} "${closeReason}"`, received: closed.abrupt ? 'the connection ended without a close frame' : `close ${closed.code} "${closed.reason}"` });
+          }
+          if (closeMs !== undefined && closeMs > CLOSE_BOUND + CLOSE_SLACK) {
+            a.fail(`The client's connection ended ${closeMs} ms after the backend closed: it must end within ${CLOSE_BOUND / 1000} s.`, { expected: `within ${CLOSE_BOUND} ms`, received: `${closeMs} ms` });
+          }
+
+          // 7. The client vanishes (a TCP reset, no close frame): the proxy closes its backend connection.
+          const upstreamB = inner.backend.webSockets.find((w) => w.request.path === pathB);
+          check(upstreamB && upstreamB.closedAt === undefined, `The backend's connection for ${pathB} must still be open before the client leaves.`, { received: upstreamB ? `closed at ${upstreamB.closedAt} ms` : 'no such connection' });
+          b.reset();
+          const released = await waitUntil(() => upstreamB.closedAt !== undefined, CLOSE_BOUND + CLOSE_SLACK, ctx.signal);
+          if (!released) {
+            b.fail(`Client B reset its connection (no close frame, the TCP connection just ended); ${(CLOSE_BOUND + CLOSE_SLACK) / 1000} s later your proxy's connection to the backend is still open: a leak per vanished client. When the client's socket closes or errors (ECONNRESET), destroy the backend's, and the other way round.`, {
+              expected: `the backend's connection closed within ${CLOSE_BOUND / 1000} s`,
+              received: 'still open',
+            });
+          }
+
+          // 8. A backend that refuses the upgrade: its answer reaches the client like any response.
+          const refusalBody = `no websocket for you ${ctx.random.string(8)}\n`;
+          inner.backend.onUpgrade({ kind: 'refuse', status: 403, body: refusalBody });
+          const pathC = `${inner.prefix}live/${nonce}-refused`;
+          const refusal = await explained(
+            ctx.ws.expectRefused(pathC, { status: 403, why: `The backend answers this upgrade with 403 and a body instead of 101`, timeoutMs: 8000 }),
+            `A backend's non-101 answer to an upgrade is a plain HTTP response: pass it on (status, headers, body) like any other, not a 502 and not a dropped connection.`,
+          );
+          check(refusal.body === refusalBody, `The backend refused the upgrade on ${pathC} with 403 and a body: the client must receive that body.`, { expected: refusalBody, received: refusal.body });
+
+          // 9. Routing, dot-segments and refused backends apply to upgrades as to other requests.
+          // A first segment no prefix shares even without its slash (so only the routing of upgrades is at stake).
+          let unknown = ctx.random.word(5, 8);
+          while ([outer, inner, other].some((r) => `/${unknown}`.startsWith(r.prefix.slice(0, -1)) || r.prefix.startsWith(`/${unknown}`))) unknown = ctx.random.word(5, 8);
+          for (const bk of routes.pool.backends) bk.requests.length = 0;
+          await explained(ctx.ws.expectRefused(`/${unknown}/ws`, { status: 404, why: `/${unknown}/ws matches no route`, timeoutMs: 8000 }), 'Routing applies to upgrades as to other requests.');
+          const dotPath = `${other.prefix}..${outer.prefix}ws`;
+          const dot = await ctx.ws.rawHandshake(
+            `GET ${dotPath} HTTP/1.1\r\nHost: localhost\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: ${randomKey(ctx.random)}\r\n\r\n`,
+            8000,
+          );
+          if (dot.kind !== 'answer' || dot.status !== 400 || routes.pool.requests().length !== 0) {
+            throw new CheckFailure({
+              message: `An upgrade request to ${dotPath} has a dot-segment: refuse it with 400, like any request, before any backend sees it.`,
+              expected: 'HTTP 400, no backend contacted',
+              received: `${dot.kind === 'answer' ? dot.statusLine : `no answer (${dot.kind})`}; ${whoGot(routes)}`,
+              reproduce: dot.reproduce,
+            });
+          }
+          await other.backend.stop();
+          try {
+            await explained(ctx.ws.expectRefused(`${other.prefix}ws/${nonce}`, { status: 502, why: `The backend of ${other.prefix} refuses connections`, timeoutMs: 8000 }), 'A refused backend is a 502 for an upgrade too.');
+          } finally {
+            await other.backend.start();
           }
         },
       },

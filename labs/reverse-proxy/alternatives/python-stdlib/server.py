@@ -1,10 +1,12 @@
 # A reverse proxy with Python's standard library only: http.server's ThreadingHTTPServer (one thread per
 # request, so a hanging backend holds only its own) and http.client towards the backends, bodies streamed in
-# 64 KiB pieces both ways (chunked where the length is unknown). Written from the lab's README alone.
+# 64 KiB pieces both ways (chunked where the length is unknown). WebSocket upgrades go over a raw socket to the
+# backend: the handshake is relayed, then two threads copy bytes both ways. Written from the lab's README alone.
 import os
 import re
 import socket
 import sys
+import threading
 from http.client import HTTPConnection, HTTPException
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit
@@ -102,16 +104,8 @@ class Proxy(BaseHTTPRequestHandler):
             left -= len(piece)
             yield piece
 
-    def proxy(self):
-        target = self.path
-        path = target.split("?", 1)[0]
-        if has_dot_segment(path):
-            return self.own_answer(400, "dot-segments are not allowed in the path\n")
-        route = next((r for r in ROUTES if path.startswith(r[0])), None)
-        if route is None:
-            return self.own_answer(404, "no route for %s\n" % path)
-        _, host, port, authority = route
-
+    def forward_headers(self, authority):
+        """The headers the backend receives, and whether the body is chunked."""
         peer = self.client_address[0]
         client_host = self.headers.get("Host", "")
         chunked = "chunked" in (self.headers.get("Transfer-Encoding") or "").lower()
@@ -132,6 +126,25 @@ class Proxy(BaseHTTPRequestHandler):
                     ("X-Forwarded-Host", client_host), ("Forwarded", ", ".join(fwd))]
         if chunked and self.headers.get("Content-Length") is None:
             headers.append(("Transfer-Encoding", "chunked"))
+        return headers, chunked
+
+    def is_websocket_upgrade(self):
+        upgrade = [t.strip().lower() for v in self.headers.get_all("Upgrade", []) for t in v.split(",")]
+        connection = [t.strip().lower() for v in self.headers.get_all("Connection", []) for t in v.split(",")]
+        return "websocket" in upgrade and "upgrade" in connection
+
+    def proxy(self):
+        target = self.path
+        path = target.split("?", 1)[0]
+        if has_dot_segment(path):
+            return self.own_answer(400, "dot-segments are not allowed in the path\n")
+        route = next((r for r in ROUTES if path.startswith(r[0])), None)
+        if route is None:
+            return self.own_answer(404, "no route for %s\n" % path)
+        _, host, port, authority = route
+        headers, chunked = self.forward_headers(authority)
+        if self.is_websocket_upgrade():
+            return self.tunnel(host, port, target, headers)
 
         # No timeout while connecting and sending: UPSTREAM_TIMEOUT_MS counts from the end of the request.
         conn = HTTPConnection(host, port)
@@ -182,10 +195,96 @@ class Proxy(BaseHTTPRequestHandler):
         except (OSError, HTTPException):
             self.close_connection = True  # the backend or the client broke off mid-body
 
+    def tunnel(self, host, port, target, headers):
+        """A WebSocket upgrade: the handshake to the backend with Connection/Upgrade kept, its answer back, then
+        bytes both ways until one side closes."""
+        self.close_connection = True  # this connection is the tunnel's, never another request's
+        headers = headers + [("Connection", "Upgrade"), ("Upgrade", self.headers.get("Upgrade"))]
+        head = "%s %s HTTP/1.1\r\n" % (self.command, target)
+        head += "".join("%s: %s\r\n" % (n, v) for n, v in headers) + "\r\n"
+        try:
+            upstream = socket.create_connection((host, port))
+        except OSError as err:
+            return self.own_answer(502, "the backend failed: %s\n" % err)
+        try:
+            upstream.sendall(head.encode("latin-1"))
+            upstream.settimeout(TIMEOUT_S)
+            data = b""
+            while b"\r\n\r\n" not in data:
+                piece = upstream.recv(PIECE)
+                if not piece:
+                    raise ConnectionError("the backend closed the connection before answering")
+                data += piece
+            upstream.settimeout(None)
+        except (socket.timeout, TimeoutError):
+            upstream.close()
+            return self.own_answer(504, "the backend did not answer the upgrade in time\n")
+        except OSError as err:
+            upstream.close()
+            return self.own_answer(502, "the backend failed: %s\n" % err)
+        response_head, rest = data.split(b"\r\n\r\n", 1)
+        lines = response_head.decode("latin-1").split("\r\n")
+        status = int(lines[0].split(" ")[1])
+        if status == 101:
+            # The 101 as the backend sent it (Upgrade, Connection, Sec-WebSocket-Accept, Sec-WebSocket-Protocol).
+            self.wfile.write(response_head + b"\r\n\r\n" + rest)
+        else:
+            # A refusal (403...) is a plain response: hop-by-hop headers dropped; its body is copied as it comes
+            # (Transfer-Encoding kept, the bytes are the backend's own framing) until the backend closes.
+            items = [tuple(x.strip() for x in line.split(":", 1)) for line in lines[1:] if ":" in line]
+            kept = end_to_end(items) + [(n, v) for n, v in items if n.lower() == "transfer-encoding"]
+            out = lines[0] + "\r\n" + "".join("%s: %s\r\n" % (n, v) for n, v in kept) + "Connection: close\r\n\r\n"
+            self.wfile.write(out.encode("latin-1") + rest)
+            try:
+                while True:
+                    piece = upstream.recv(PIECE)
+                    if not piece:
+                        break
+                    self.wfile.write(piece)
+            except OSError:
+                pass
+            upstream.close()
+            return
+        client = self.connection
+
+        def backend_to_client():
+            try:
+                while True:
+                    piece = upstream.recv(PIECE)
+                    if not piece:
+                        break
+                    client.sendall(piece)
+                client.shutdown(socket.SHUT_WR)  # the backend ended: end the client's side too
+            except OSError:
+                hard_close(client)  # reset or broken: cut the client at once (this also wakes the other thread)
+
+        copier = threading.Thread(target=backend_to_client, daemon=True)
+        copier.start()
+        try:
+            while True:
+                # read1: what the request's buffered reader already holds first, then the socket.
+                piece = self.rfile.read1(PIECE)
+                if not piece:
+                    break
+                upstream.sendall(piece)
+            upstream.shutdown(socket.SHUT_WR)  # the client ended: end the backend's side too
+        except (OSError, ValueError):
+            hard_close(upstream)
+        copier.join(5)
+        hard_close(upstream)
+        upstream.close()
+
     do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = proxy
 
     def log_message(self, fmt, *args):
         sys.stdout.write("%s %s\n" % (self.address_string(), fmt % args))
+
+
+def hard_close(sock):
+    try:
+        sock.shutdown(socket.SHUT_RDWR)
+    except OSError:
+        pass
 
 
 class Server(ThreadingHTTPServer):
