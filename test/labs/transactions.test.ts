@@ -18,7 +18,7 @@ it('a connection left idle in transaction fails the check in progress within sec
   // name an exact set of failing checks; here only the first failure (and how fast it comes) is asserted.
   const dir = new URL('../fixtures/mutants/transactions-no-rollback', import.meta.url).pathname;
   const spec = JSON.parse(readFileSync(join(dir, 'mutant.json'), 'utf8'));
-  const mutant = { name: 'no-rollback', dir, description: spec.description, fails: spec.fails, edits: spec.edits };
+  const mutant = { name: 'no-rollback', dir, description: spec.description, fails: spec.fails, mayAlsoFail: [], edits: spec.edits };
   const result = await grade(lab, makeProject(lab, { mutant }), { all: false });
   const failed = result.checks.find((c) => c.status === 'fail');
   expect(failed?.id).toBe('refusals');
