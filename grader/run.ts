@@ -559,6 +559,10 @@ async function execute(
   for (let index = 0; index < checks.length; index++) {
     const check = checks[index];
     if (signal.aborted) break;
+    // An instance that failed a request through the balancer may be on its way down (a crash): its exit is
+    // awaited briefly, so that it is seen as stopped and restarted below rather than left half-dead.
+    const failing = balancer?.takeFailed() ?? [];
+    for (const until = performance.now() + 1000; failing.some((id) => instanceControls[id - 1]!.running) && performance.now() < until; ) await new Promise((r) => setTimeout(r, 20));
     if (!server.running) {
       // The server died in an earlier check (or a check left it stopped): bring it back for this one,
       // started normally (lab env), not with the env of a check that removed a variable to see it exit.

@@ -43,6 +43,16 @@ export class GraderBalancer {
     return `http://127.0.0.1:${this.port}`;
   }
 
+  /** Instances that failed a request at the connection level since the last takeFailed() (crashing ones, often). */
+  private readonly failed = new Set<number>();
+
+  /** The ids of the instances that failed a request since the last call, and forgets them. */
+  takeFailed(): number[] {
+    const ids = [...this.failed];
+    this.failed.clear();
+    return ids;
+  }
+
   resetCounts(): void {
     this.counts.fill(0);
   }
@@ -97,6 +107,7 @@ export class GraderBalancer {
         res.destroy();
         return;
       }
+      this.failed.add(target.id);
       res.writeHead(502, { 'content-type': 'text/plain', 'x-grader-instance': String(target.id) });
       res.end(`grader balancer: instance ${target.id} (port ${target.port}) failed the request: ${err.code ?? err.message}\n`);
     });
