@@ -26,7 +26,7 @@ function malformedRequests(paths: string[]): CheckDefinition {
   return {
     id: MALFORMED_REQUESTS,
     title: 'Malformed request targets get an answer below 500, and the server keeps running',
-    hint: 'Everything in a request comes from the network. `new URL(req.url, base)` throws on a target such as `//[` and `decodeURIComponent` on `%zz`; in Python `urlsplit` raises on `//[` and `unquote(..., errors="strict")` on a cut escape. Catch what parsing the target raises and answer 400 (or 404); one bad request must never take the server down.',
+    hint: 'Everything in a request comes from the network. `new URL(req.url, base)` throws on a target such as `//[` and `decodeURIComponent` on `%zz`; in Python `urlsplit` raises on `http://[/` and `unquote(..., errors="strict")` on a cut escape. Catch what parsing the target raises and answer 400 (or 404); one bad request must never take the server down.',
     timeoutMs: 15_000,
     async run(ctx: CheckContext) {
       const targets = [...TARGETS, ...paths.flatMap((p) => BAD_ESCAPES.map((e) => `${p}${e}`))];
