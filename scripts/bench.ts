@@ -66,7 +66,7 @@ async function warmServiceOverhead(): Promise<[string, string][]> {
     return [
       ...(direct ? [] : [['  note', 'Docker reached through testcontainers\' discovery (in a container: source offline-docker/env.sh for the direct path)'] as [string, string]]),
       ['warm-service overhead (sql-crud, PostgreSQL ready for the server)', `${fmt(s)} (goal 0.200 s: ${s <= 200 ? 'met' : 'NOT met'})`],
-      ['  labs check wall time inside the CLI (sql-crud solution, 9 checks)', fmt(median(total))],
+      [`  labs check wall time inside the CLI (sql-crud solution, ${(await loadLab('sql-crud')).checks.length} checks)`, fmt(median(total))],
     ];
   } catch (err) {
     return [['warm-service overhead', `not measured: ${(err as Error).message.split('\n')[0]}`]];
@@ -108,7 +108,7 @@ try {
   const rows: [string, string][] = [
     ['learner server start-to-ready (npm start, http-basics solution)', fmt(r)],
     ['  the same, start script run directly (no npm)', fmt(d)],
-    ['labs check wall time (http-basics solution, 9 checks)', fmt(c)],
+    [`labs check wall time (http-basics solution, ${(await loadLab('http-basics')).checks.length} checks)`, fmt(c)],
     ['  the same through npm (LABS_NO_NPM_SHORTCUT=1)', fmt(cn)],
     ['ratio check / start-to-ready (npm start)', `${(c / r).toFixed(2)}x`],
     ['goal: check <= 1.3 x ready (npm start) + 0.3 s', `${fmt(goal)} -> ${c <= goal ? 'met' : 'NOT met'}`],
