@@ -38,3 +38,4 @@ export { graphqlRequest, graphqlGetPath, graphqlErrorProblems, expectGraphqlErro
 export { schemaSnapshot, diffSchemas, sameSchema, describeSchema, withoutTables, GRADER_OBJECT_PREFIX, type SchemaSnapshot, type SchemaTable, type SchemaColumn, type SchemaConstraint, type SchemaIndex, type SnapshotOptions } from './services/pg-schema.ts';
 export { describeCommand, commandLine } from './runtime/command.ts';
 export { MALFORMED_REQUESTS, MALFORMED_CLAUSE } from './builtin-checks.ts';
+export { learnerSql, type LearnerSqlOptions } from './services/learner-sql.ts';

@@ -1,6 +1,7 @@
 import {
   CheckFailure,
   defineLab,
+  learnerSql,
   expectGraphqlErrorsWellFormed,
   expectThat,
   GRAPHQL_RESPONSE_JSON,
@@ -75,15 +76,7 @@ type BookRow = {
 };
 
 async function sql<T extends Record<string, unknown>>(ctx: CheckContext, text: string, params: unknown[] = []): Promise<T[]> {
-  try {
-    return (await ctx.db.query<T>(text, params)).rows;
-  } catch (err) {
-    throw new CheckFailure({
-      message: `The grader ran this SQL on the database in DATABASE_URL and PostgreSQL said: ${(err as Error).message}. The tables \`authors\` and \`books\` (and the trigger on books) are the grader's: never drop, rename or alter them.`,
-      expected: `the query to succeed:\n${text}${params.length ? `\nwith ${show(params)}` : ''}`,
-      received: `ERROR ${(err as { code?: string }).code ?? ''} ${(err as Error).message}`,
-    });
-  }
+  return learnerSql<T>(ctx.db, text, params, { after: `. The tables \`authors\` and \`books\` (and the trigger on books) are the grader's: never drop, rename or alter them.` });
 }
 
 /** Authors ranked by name (1-based) between `from` and `to`, with their book counts. */

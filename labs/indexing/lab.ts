@@ -1,6 +1,7 @@
 import {
   CheckFailure,
   defineLab,
+  learnerSql,
   describePlan,
   expectJson,
   expectThat,
@@ -98,15 +99,7 @@ interface Order {
 const ORDER_COLUMNS = 'id, customer_id, status, total_cents, created_at';
 
 async function sql<T extends Record<string, unknown>>(ctx: CheckContext, text: string, params: unknown[] = []): Promise<T[]> {
-  try {
-    return (await ctx.db.query<T>(text, params)).rows;
-  } catch (err) {
-    throw new CheckFailure({
-      message: `The grader ran this SQL on the database in DATABASE_URL and PostgreSQL said: ${(err as Error).message}. The tables \`customers\` and \`orders\` are the grader's: never drop, rename or alter them.`,
-      expected: `the query to succeed:\n${text}${params.length ? `\nwith ${show(params)}` : ''}`,
-      received: `ERROR ${(err as { code?: string }).code ?? ''} ${(err as Error).message}`,
-    });
-  }
+  return learnerSql<T>(ctx.db, text, params, { after: `. The tables \`customers\` and \`orders\` are the grader's: never drop, rename or alter them.` });
 }
 
 function isoOf(value: unknown): string {

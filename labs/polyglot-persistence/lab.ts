@@ -1,6 +1,6 @@
 import {
-  CheckFailure,
   defineLab,
+  learnerSql,
   describeTiming,
   expectJson,
   expectThat,
@@ -25,18 +25,7 @@ type Db = CheckContext['db'];
 // --- helpers ---------------------------------------------------------------------------------------------
 
 async function sql<T extends Record<string, unknown>>(db: Db, text: string, params: unknown[] = [], why = 'The grader reads your tables directly.'): Promise<T[]> {
-  try {
-    return (await db.query<T>(text, params)).rows;
-  } catch (err) {
-    // Only PostgreSQL's answers (a SQLSTATE) are about the learner's schema; a connection failure is the grader's.
-    if (typeof (err as { code?: unknown }).code !== 'string' || !/^[0-9A-Z]{5}$/.test((err as { code: string }).code)) throw err;
-    throw new CheckFailure({
-      message: `${why} The grader ran this SQL on the database in DATABASE_URL and PostgreSQL said: ${(err as Error).message}`,
-      expected: `the query to succeed:\n${text}${params.length ? `\nwith ${show(params)}` : ''}`,
-      received: `ERROR ${(err as { code?: string }).code ?? ''} ${(err as Error).message}`,
-      hint: 'Create the tables at startup as the README says: players (id, handle UNIQUE), orders (id, player_id REFERENCES players, order_ref UNIQUE, sku, quantity CHECK 1..1000).',
-    });
-  }
+  return learnerSql<T>(db, text, params, { why, hint: 'Create the tables at startup as the README says: players (id, handle UNIQUE), orders (id, player_id REFERENCES players, order_ref UNIQUE, sku, quantity CHECK 1..1000).', sqlErrorsOnly: true });
 }
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);

@@ -1,4 +1,4 @@
-import { CheckFailure, defineLab, expectJson, expectThat, show, type CheckContext, type HttpProbe, type HttpResponse, type Random } from '../../grader/index.ts';
+import { CheckFailure, defineLab, learnerSql, expectJson, expectThat, show, type CheckContext, type HttpProbe, type HttpResponse, type Random } from '../../grader/index.ts';
 
 // --- helpers -----------------------------------------------------------------------------------------
 
@@ -39,16 +39,7 @@ function accountId(random: Random, label: string): string {
 
 /** Runs SQL as the grader on the run's database (the one in DATABASE_URL); a failure is about the learner's schema. */
 async function sql<T extends Record<string, unknown>>(db: Db, text: string, params: unknown[], why: string): Promise<T[]> {
-  try {
-    return (await db.query<T>(text, params)).rows;
-  } catch (err) {
-    throw new CheckFailure({
-      message: `${why} The grader ran this SQL on the database in DATABASE_URL and PostgreSQL said: ${(err as Error).message}`,
-      expected: `the query to succeed:\n${text}${params.length ? `\nwith ${show(params)}` : ''}`,
-      received: `ERROR ${(err as { code?: string }).code ?? ''} ${(err as Error).message}`,
-      hint: SCHEMA_HINT,
-    });
-  }
+  return learnerSql<T>(db, text, params, { why, hint: SCHEMA_HINT });
 }
 
 async function seed(db: Db, accounts: Account[]): Promise<void> {
