@@ -28,7 +28,7 @@ export { SseProbe, SseClient, type SseEvent, type SseOpenOptions } from './probe
 export { HARD, boundaries, sized, mixHard, centsOf } from './hard-inputs.ts';
 export { Backend, BackendPool, BackendsByEnv, hostBackends, type Behaviour, type BackendRequest, type BackendWebSocket, type HostBackendsOptions, type UpgradeBehaviour } from './probe/backends.ts';
 export { History, linearizable, readYourWrites, describeOps, type Op, type LinearizabilityResult } from './history/history.ts';
-export { pgInsight, waitForPeak, LOCK_WAITERS_SQL, planNodes, tableAccess, usesIndexOn, seqScanOn, describePlan, GRADER_ROLE, type PgInsight, type Statement, type PlanNode, type IndexInfo, type TableAccess } from './services/pg-insight.ts';
+export { pgInsight, waitForPeak, burstOnLock, LOCK_WAITERS_SQL, planNodes, tableAccess, usesIndexOn, seqScanOn, describePlan, GRADER_ROLE, type PgInsight, type Statement, type PlanNode, type IndexInfo, type TableAccess } from './services/pg-insight.ts';
 export type { PgTemplate } from './services/postgres.ts';
 export { renderTimeline } from './history/timeline.ts';
 export { rawHttp, type RawRequestOptions, type RawResponse } from './probe/raw-http.ts';

@@ -336,3 +336,30 @@ export async function waitForPeak(sample: () => Promise<number>, o: { want?: num
   }
   return peak;
 }
+
+/**
+ * Requests that must meet in the database: the grader holds `LOCK TABLE <table> IN <mode> MODE` while `burst`
+ * starts (ctx.http.simultaneous...), waits until their statements wait on that lock (waitForPeak over
+ * LOCK_WAITERS_SQL with `wait`), then commits so that they all go on at once; resolves with the burst's result.
+ *
+ *   const responses = await burstOnLock(ctx.db, { table: 'todos', mode: 'SHARE' },
+ *     () => ctx.http.simultaneous(12, () => ({ path: '/todos', method: 'POST', json })).then((r) => r.responses),
+ *     { quietMs: 500, maxMs: 5000 });
+ */
+export async function burstOnLock<T>(db: Pool, lock: { table: string; mode: string }, burst: () => Promise<T>, wait: { want?: number; quietMs: number; maxMs: number }): Promise<T> {
+  const locker = await db.connect();
+  const sampler = await db.connect();
+  try {
+    await locker.query('BEGIN');
+    await locker.query(`LOCK TABLE ${lock.table} IN ${lock.mode} MODE`);
+    const requests = burst();
+    requests.catch(() => {}); // awaited below; never an unhandled rejection meanwhile
+    await waitForPeak(async () => (await sampler.query<{ n: number }>(LOCK_WAITERS_SQL)).rows[0].n, wait);
+    await locker.query('COMMIT');
+    return await requests;
+  } finally {
+    await locker.query('ROLLBACK').catch(() => {});
+    locker.release();
+    sampler.release();
+  }
+}

@@ -1,12 +1,13 @@
 import {
+  burstOnLock,
   CheckFailure,
   defineLab,
-  learnerSql,
   describeTiming,
   expectJson,
   expectThat,
   GRADER_APPLICATION_NAME,
   HARD,
+  learnerSql,
   mixHard,
   pgInsight,
   show,
@@ -16,8 +17,6 @@ import {
   type HttpResponse,
   type Random,
   type Statement,
-  LOCK_WAITERS_SQL,
-  waitForPeak,
 } from '../../grader/index.ts';
 
 // --- budgets (README "Statements and connections") -------------------------------------------------------
@@ -412,29 +411,20 @@ export default defineLab(
           expectJson(dup, 409, `POST /users with an email that exists (${first.email}) must answer 409 Conflict: a 500 means the unique_violation was not mapped.`);
           const email = uniqueEmail(random);
           // A SHARE lock lets SELECTs through and makes INSERTs wait: the 10 requests meet in the database.
-          const locker = await db.connect();
-          const sampler = await db.connect();
-          let results: PromiseSettledResult<HttpResponse>[] = [];
           let timing = '';
-          try {
-            await locker.query('BEGIN');
-            await locker.query('LOCK TABLE users IN SHARE MODE');
-            const requests = http.simultaneous(10, () => ({ path: '/users', method: 'POST', json: { email, name: personName(random) }, timeoutMs: 20_000 })).then((r) => {
-              timing = describeTiming(r.timing);
-              note(timing);
-              return r.responses;
-            });
-            requests.catch(() => {});
-            // Until all 10 wait on the lock (a pool smaller than 10 holds the rest back: then until the count has
-            // not grown for 2.5 s), at most 10 s: a loaded machine may take a while to get every request there.
-            await waitForPeak(async () => (await sampler.query<{ n: number }>(LOCK_WAITERS_SQL)).rows[0].n, { want: 10, quietMs: 2500, maxMs: 10_000 });
-            await locker.query('COMMIT');
-            results = await requests;
-          } finally {
-            await locker.query('ROLLBACK').catch(() => {});
-            locker.release();
-            sampler.release();
-          }
+          // Until all 10 wait on the lock (a pool smaller than 10 holds the rest back: then until the count has
+          // not grown for 2.5 s), at most 10 s: a loaded machine may take a while to get every request there.
+          const results = await burstOnLock(
+            db,
+            { table: 'users', mode: 'SHARE' },
+            () =>
+              http.simultaneous(10, () => ({ path: '/users', method: 'POST', json: { email, name: personName(random) }, timeoutMs: 20_000 })).then((r) => {
+                timing = describeTiming(r.timing);
+                note(timing);
+                return r.responses;
+              }),
+            { want: 10, quietMs: 2500, maxMs: 10_000 },
+          );
           const statuses = results.map((r) => (r.status === 'fulfilled' ? String(r.value.status) : 'no response'));
           const tally = [...new Set(statuses)].map((s) => `${statuses.filter((x) => x === s).length} x ${s}`).join(', ');
           const rows = (await sql<{ n: number }>(db, 'SELECT count(*)::int AS n FROM users WHERE email = $1', [email]))[0].n;

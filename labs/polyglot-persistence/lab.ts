@@ -1,10 +1,11 @@
 import {
+  burstOnLock,
   defineLab,
-  learnerSql,
   describeTiming,
   expectJson,
   expectThat,
   HARD,
+  learnerSql,
   mixHard,
   show,
   sized,
@@ -12,8 +13,6 @@ import {
   type HttpProbe,
   type HttpResponse,
   type Random,
-  LOCK_WAITERS_SQL,
-  waitForPeak,
 } from '../../grader/index.ts';
 
 const LEADERBOARD = 'leaderboard';
@@ -233,30 +232,21 @@ export default defineLab(
           expectJson(orphan, 422, `POST /orders with player_id ${ghost} (no such player) must answer 422: the foreign key rejects it; a 500 means the database error was not mapped.`);
 
           const ref = `ord-${random.string(12)}`;
-          const locker = await db.connect();
-          const sampler = await db.connect();
-          let results: PromiseSettledResult<HttpResponse>[] = [];
           let timing = '';
-          try {
-            await locker.query('BEGIN');
-            // SHARE: SELECTs pass, INSERTs wait, so the 10 requests meet in the database.
-            await locker.query('LOCK TABLE orders IN SHARE MODE');
-            const requests = http.simultaneous(10, () => ({ path: '/orders', method: 'POST', json: { player_id: p.id, order_ref: ref, sku: 'SAME', quantity: 1 }, timeoutMs: 20_000 })).then((r) => {
-              timing = describeTiming(r.timing);
-              note(timing);
-              return r.responses;
-            });
-            requests.catch(() => {});
-            // Until all 10 wait on the lock (a pool smaller than 10 holds the rest back: then until the count has
-            // not grown for 2.5 s), at most 10 s: a loaded machine may take a while to get every request there.
-            await waitForPeak(async () => (await sampler.query<{ n: number }>(LOCK_WAITERS_SQL)).rows[0].n, { want: 10, quietMs: 2500, maxMs: 10_000 });
-            await locker.query('COMMIT');
-            results = await requests;
-          } finally {
-            await locker.query('ROLLBACK').catch(() => {});
-            locker.release();
-            sampler.release();
-          }
+          // SHARE: SELECTs pass, INSERTs wait, so the 10 requests meet in the database. Until all 10 wait on the lock
+          // (a pool smaller than 10 holds the rest back: then until the count has not grown for 2.5 s), at most 10 s:
+          // a loaded machine may take a while to get every request there.
+          const results = await burstOnLock(
+            db,
+            { table: 'orders', mode: 'SHARE' },
+            () =>
+              http.simultaneous(10, () => ({ path: '/orders', method: 'POST', json: { player_id: p.id, order_ref: ref, sku: 'SAME', quantity: 1 }, timeoutMs: 20_000 })).then((r) => {
+                timing = describeTiming(r.timing);
+                note(timing);
+                return r.responses;
+              }),
+            { want: 10, quietMs: 2500, maxMs: 10_000 },
+          );
           const statuses = results.map((r) => (r.status === 'fulfilled' ? String(r.value.status) : 'no response'));
           const tally = [...new Set(statuses)].map((s) => `${statuses.filter((x) => x === s).length} x ${s}`).join(', ');
           const rows = (await sql<{ n: number }>(db, 'SELECT count(*)::int AS n FROM orders WHERE order_ref = $1', [ref]))[0].n;

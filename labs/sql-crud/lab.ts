@@ -1,4 +1,4 @@
-import { defineLab, describeTiming, expectJson, expectThat, GRADER_APPLICATION_NAME, learnerSql, LOCK_WAITERS_SQL, show, waitForPeak, type CheckContext, type HttpProbe, type HttpResponse, type Random } from '../../grader/index.ts';
+import { burstOnLock, defineLab, describeTiming, expectJson, expectThat, GRADER_APPLICATION_NAME, learnerSql, show, type CheckContext, type HttpProbe, type HttpResponse, type Random } from '../../grader/index.ts';
 
 // --- helpers -----------------------------------------------------------------------------------------
 
@@ -322,29 +322,20 @@ export default defineLab(
           // lets every SELECT through but makes every INSERT wait. When all of them wait, the lock goes, and only
           // a UNIQUE constraint can still tell the 12 INSERTs apart.
           const same = plainTitle(random);
-          const locker = await db.connect();
-          const sampler = await db.connect();
-          let results: PromiseSettledResult<HttpResponse>[] = [];
-          try {
-            await locker.query('BEGIN');
-            await locker.query('LOCK TABLE todos IN SHARE MODE');
-            // Connections are opened first and the 12 POSTs released together (a small listen backlog cannot
-            // spread them out); the lock then makes them meet in the database.
-            const requests = http.simultaneous(12, () => ({ path: '/todos', method: 'POST', json: { title: same }, timeoutMs: 20_000 })).then(({ responses, timing }) => {
-              burstTiming = describeTiming(timing);
-              note(burstTiming);
-              return responses;
-            });
-            requests.catch(() => {}); // awaited below; never an unhandled rejection meanwhile
-            // Until the count of waiters has not grown for 500 ms since the first (the connections open first), at most 5 s.
-            await waitForPeak(async () => (await sampler.query<{ n: number }>(LOCK_WAITERS_SQL)).rows[0].n, { quietMs: 500, maxMs: 5000 });
-            await locker.query('COMMIT');
-            results = await requests;
-          } finally {
-            await locker.query('ROLLBACK').catch(() => {});
-            locker.release();
-            sampler.release();
-          }
+          // Connections are opened first and the 12 POSTs released together (a small listen backlog cannot
+          // spread them out); the lock then makes them meet in the database. Until the count of waiters has not
+          // grown for 500 ms since the first (the connections open first), at most 5 s.
+          const results = await burstOnLock(
+            db,
+            { table: 'todos', mode: 'SHARE' },
+            () =>
+              http.simultaneous(12, () => ({ path: '/todos', method: 'POST', json: { title: same }, timeoutMs: 20_000 })).then(({ responses, timing }) => {
+                burstTiming = describeTiming(timing);
+                note(burstTiming);
+                return responses;
+              }),
+            { quietMs: 500, maxMs: 5000 },
+          );
           const statuses = results.map((r) => (r.status === 'fulfilled' ? String(r.value.status) : `no response (${(r.reason as Error)?.message ?? 'error'})`));
           const created = statuses.filter((x) => x === '201').length;
           const conflicts = statuses.filter((x) => x === '409').length;
