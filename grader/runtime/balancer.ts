@@ -1,7 +1,9 @@
 // The grader's own load balancer in front of a lab's replicas: an HTTP proxy on 127.0.0.1 that sends each
 // request (not each connection) to the next instance in turn, so a learner's server cannot rely on a client
 // always coming back to the same process. Instances the grader stopped are skipped (a real balancer's health
-// check would take them out); an instance that fails a request answers 502 from the balancer, saying which.
+// check would take them out); an instance that fails a request answers 502 from the balancer, saying which, and
+// is then skipped until the next check (a passive health check, as nginx's max_fails=1: a crashed instance is
+// not asked again in the moment between its crash and the grader seeing its exit).
 // Counts per instance let a check see where requests went.
 import { createServer, request, Agent, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
@@ -75,7 +77,7 @@ export class GraderBalancer {
     for (let tried = 0; tried < this.targets.length; tried++) {
       const t = this.targets[this.next % this.targets.length]!;
       this.next++;
-      if (t.available()) return t;
+      if (t.available() && !this.failed.has(t.id)) return t;
     }
     return undefined;
   }
@@ -84,8 +86,9 @@ export class GraderBalancer {
     const target = this.pick();
     if (!target) {
       req.resume();
+      const failed = [...this.failed].sort((a, b) => a - b);
       res.writeHead(503, { 'content-type': 'text/plain', 'x-grader-balancer': 'no instance' });
-      res.end('grader balancer: no instance is running\n');
+      res.end(failed.length ? `grader balancer: no instance left: the running ones failed a request in this check (instance ${failed.join(', ')})\n` : 'grader balancer: no instance is running\n');
       return;
     }
     this.counts[target.id - 1]!++;
