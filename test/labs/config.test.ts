@@ -1,3 +1,3 @@
 import { verifyLab } from '../helpers/verify-lab.ts';
 
-verifyLab('config', { timeoutMs: 120_000 });
+verifyLab('config', { timeoutMs: 120_000, concurrent: true });
