@@ -7,7 +7,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { verifyLab } from '../helpers/verify-lab.ts';
 import { cleanupProjects, explain, grade, loadLab, makeProject } from '../helpers/project.ts';
 
-verifyLab('graphql', { timeoutMs: 180_000 });
+verifyLab('graphql', { timeoutMs: 180_000, concurrent: true });
 
 // The learner's server in a container on the services' network (DATABASE_URL=postgres://...@postgres:5432/...):
 // the same statements counted, the same verdicts.

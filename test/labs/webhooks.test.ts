@@ -1,3 +1,3 @@
 import { verifyLab } from '../helpers/verify-lab.ts';
 
-verifyLab('webhooks');
+verifyLab('webhooks', { concurrent: true });
