@@ -37,5 +37,6 @@ export { pkcePair, pkceVerifier, s256, isValidVerifier, PKCE_UNRESERVED, readAut
 export { graphqlRequest, graphqlGetPath, graphqlErrorProblems, expectGraphqlErrorsWellFormed, locate, GRAPHQL_RESPONSE_JSON, type GraphqlRequest, type GraphqlRequestOptions, type GraphqlReply, type GraphqlErrorEntry } from './probe/graphql.ts';
 export { schemaSnapshot, diffSchemas, sameSchema, describeSchema, withoutTables, GRADER_OBJECT_PREFIX, type SchemaSnapshot, type SchemaTable, type SchemaColumn, type SchemaConstraint, type SchemaIndex, type SnapshotOptions } from './services/pg-schema.ts';
 export { describeCommand, commandLine } from './runtime/command.ts';
+export { selfConnected } from './runtime/ports.ts';
 export { MALFORMED_REQUESTS, MALFORMED_CLAUSE } from './builtin-checks.ts';
 export { learnerSql, type LearnerSqlOptions } from './services/learner-sql.ts';

@@ -28,6 +28,7 @@ import { describeListenProblem, listenProblem, MISPLACED_GRACE_MS, namespaceList
 import { buildOutputReader } from './buildkit.ts';
 import { exitFromStatus, lineSplitter, type ServerInstance, type ServerSpec } from './server.ts';
 import { Forwarder, limitExit, sandboxHostConfig, type SandboxLimits } from './sandbox.ts';
+import { selfConnected } from './ports.ts';
 
 export const DEFAULT_BUILD_TIMEOUT_MS = 10 * 60_000;
 /** How much of the build output a failure shows. */
@@ -575,7 +576,7 @@ function answers(port: number): Promise<boolean> {
       resolve(ok);
     };
     const timer = setTimeout(() => finish(false), 2000);
-    socket.once('connect', () => socket.write(`HEAD / HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nConnection: close\r\n\r\n`));
+    socket.once('connect', () => (selfConnected(socket) ? finish(false) : socket.write(`HEAD / HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nConnection: close\r\n\r\n`)));
     socket.once('data', () => finish(true));
     socket.once('end', () => finish(false));
     socket.once('close', () => finish(false));

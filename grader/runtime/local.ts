@@ -6,6 +6,7 @@ import type { ExitInfo } from '../types.ts';
 import { groupAlive, signalGroup, trackGroup, untrackGroup, waitGroupGone } from './process-group.ts';
 import { directNpmScript, npmShortcutDisabled } from './npm-script.ts';
 import { describeListenProblem, groupListening, MISPLACED_GRACE_MS, listenProblem, reachableOnLoopbackV4, type ListenProblem, type ListenSocket } from './listening.ts';
+import { selfConnected } from './ports.ts';
 
 export const KILL_AFTER_MS = 2000;
 
@@ -185,7 +186,7 @@ export function canConnect(port: number, host = '127.0.0.1'): Promise<boolean> {
       resolve(ok);
     };
     socket.setTimeout(500, () => done(false));
-    socket.once('connect', () => done(true));
+    socket.once('connect', () => done(!selfConnected(socket)));
     socket.once('error', () => done(false));
   });
 }

@@ -3,7 +3,7 @@
 // one instance to do something and another to show it, so state kept in a process cannot pass; concurrent
 // work is released at the same moment on all three instances; faults are real (kill -9, SIGTERM).
 import { connect } from 'node:net';
-import { CheckFailure, defineLab, describeTiming, expectJson, expectThat, show, type CheckContext, type HttpResponse, type InstanceControl, type Random } from '../../grader/index.ts';
+import { CheckFailure, defineLab, describeTiming, expectJson, expectThat, selfConnected, show, type CheckContext, type HttpResponse, type InstanceControl, type Random } from '../../grader/index.ts';
 
 const REPLICAS = 3;
 const INCREMENTS_PER_INSTANCE = 20;
@@ -72,8 +72,9 @@ function accepts(port: number, timeoutMs: number): Promise<'accepted' | 'refused
     }, timeoutMs);
     s.once('connect', () => {
       clearTimeout(t);
+      const self = selfConnected(s); // nothing listened: the connection met itself
       s.destroy();
-      resolve('accepted');
+      resolve(self ? 'refused' : 'accepted');
     });
     s.once('error', () => {
       clearTimeout(t);

@@ -1,3 +1,3 @@
 import { verifyLab } from '../helpers/verify-lab.ts';
 
-verifyLab('websocket-chat', { timeoutMs: 120_000, concurrent: true });
+verifyLab('websocket-chat', { timeoutMs: 120_000 });
