@@ -69,15 +69,16 @@ async function warmCp(ctx: CheckContext): Promise<void> {
   warmed.add(ctx.server);
   const t0 = performance.now();
   const tries = await Promise.all(
-    ctx.instances.map(async (_, i) => {
+    ctx.instances.map(async (instance) => {
       for (let n = 1; ; n++) {
-        const res = await ctx.http.get(`${node(ctx, i + 1).url}/cp/kv/warm-up-${ctx.random.string(6)}`, { timeoutMs: cpTimeout(ctx) + SLACK_MS }).catch(() => undefined);
-        if (res?.status === 404 || performance.now() - t0 > WARM_MS) return n;
+        const res = await ctx.http.get(`${instance.url}/cp/kv/warm-up-${ctx.random.string(6)}`, { timeoutMs: cpTimeout(ctx) + SLACK_MS }).catch(() => undefined);
+        if (res?.status === 404) return `${n} ${n === 1 ? 'try' : 'tries'}`;
+        if (performance.now() - t0 > WARM_MS) return `no 404 in ${n} tries`;
         await ctx.sleep(50);
       }
     }),
   );
-  ctx.note(`warm-up: each node answered a read of an unwritten key (${tries.map((n, i) => `node ${i + 1}: ${n} ${n === 1 ? 'try' : 'tries'}`).join(', ')}) in ${Math.round(performance.now() - t0)} ms`);
+  ctx.note(`warm-up, a read of an unwritten key on each node: ${tries.map((t, i) => `node ${i + 1}: ${t}`).join(', ')}, ${Math.round(performance.now() - t0)} ms`);
 }
 
 function opFailure(ctx: CheckContext, o: Op, message: string, expected: string): never {
